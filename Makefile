@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` (the platform, embedded defaults) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test install lint migrate fleet bench-ingest bench-jobs
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py setup_schedules
+	@echo ""
+	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Health:      http://127.0.0.1:$(PORT)/healthz"
+	@echo "  API docs:    http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Ingest:      http://127.0.0.1:$(PORT)/api/v1/ingest  (and /v1/batch, /capture/, ...)"
+	@echo ""
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+fleet: migrate
+	$(BIN)/python manage.py simulate_fleet

@@ -1,0 +1,36 @@
+from django.db import models
+
+
+class EventKind(models.TextChoices):
+    HEARTBEAT = "heartbeat", "Heartbeat"
+    INSTALL = "install", "Install step"
+    EVENT = "event", "Event"
+
+
+class Event(models.Model):
+    """One stored ping or usage event. `message_id` is unique per product: that is the dedupe."""
+
+    id = models.BigAutoField(primary_key=True)
+    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="events")
+    instance = models.ForeignKey("instances.Instance", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="events")
+    kind = models.CharField(max_length=10, choices=EventKind.choices, default=EventKind.EVENT)
+    name = models.CharField(max_length=200)
+    message_id = models.CharField(max_length=200)
+    timestamp = models.DateTimeField(help_text="Client time corrected for clock skew.")
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "message_id"], name="event_unique_message_id"),
+        ]
+        indexes = [
+            models.Index(fields=["product", "timestamp"], name="event_product_time"),
+            models.Index(fields=["instance", "timestamp"], name="event_instance_time"),
+            models.Index(fields=["product", "received_at"], name="event_product_received"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

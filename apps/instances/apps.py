@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InstancesConfig(AppConfig):
+    name = "apps.instances"
+    verbose_name = "Instances"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StaffApiConfig(AppConfig):
+    name = "apps.staff_api"
+    verbose_name = "Staff API"
