@@ -6,7 +6,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from .models import CollectionChange, CollectionLevel, Instance
+from apps.instances.models import CollectionChange, CollectionLevel, Instance
 
 
 def instances_set_collection(*, instance_ids: Iterable[int], level: str, reason: str,
