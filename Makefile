@@ -37,3 +37,8 @@ lint: install
 
 fleet: migrate
 	$(BIN)/python manage.py simulate_fleet
+
+# Ingest benchmark (issue 7) against PostgreSQL; the database is created when missing and emptied first.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/telemetry_bench
+bench-ingest: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/ingest.py $(BENCH_ARGS)

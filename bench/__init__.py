@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure against the machine's own limits and print ratios (never tests)."""
