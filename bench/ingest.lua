@@ -7,6 +7,7 @@
 --                                 is answered before wrk stops (no request is left in flight)
 --   rate=<requests/s>             per thread; 0 = as fast as the connections allow (saturation)
 --   events=<n>                    events per Segment batch (mode=batch)
+--   fleet=<prefix>                instances named by batch events: <prefix>-0 .. <prefix>-99
 --   file=<path> threads=<n>       pre-built request bodies (mode=bodies: gzip), each sent once;
 --   offset=<n>                    bodies already used by earlier rounds
 local ffi = require("ffi")
@@ -99,6 +100,9 @@ function delay()
     if wait < 0 then wait = 0 end
   end
   if now + wait >= stop_ms then return NEVER_MS end
+  -- Counted here, not in request(): wrk also calls request() once before the run to inspect it.
+  bench_sent = bench_sent + 1
+  if bench_first_ms == 0 then bench_first_ms = now + wait end
   return wait
 end
 
@@ -115,7 +119,7 @@ local EVENT_NAMES = { "API_CALL", "PAGE_VIEW", "QUERY_EXECUTED", "WIDGET_DRAGGED
 -- Mirrored by segment_batch() in bench/ingest.py (the gzip bodies): keep the two in step.
 local function batch_body(id)
   local ts = iso_now()
-  local instance = string.format("%s-inst-%d", opts.run, seq % 100)
+  local instance = string.format("%s-%d", opts.fleet, seq % 100)
   local parts = {}
   for i = 1, opts.events do
     parts[i] = string.format(
@@ -129,8 +133,6 @@ end
 
 function request()
   seq = seq + 1
-  bench_sent = bench_sent + 1
-  if bench_first_ms == 0 then bench_first_ms = now_ms() end
   local id = string.format("%s-%d-%d", opts.run, opts.tid, seq)
   local body
   if opts.mode == "heartbeat" then

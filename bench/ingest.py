@@ -50,6 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 LUA = REPO / "bench" / "ingest.lua"
 GUNICORN_CONF = REPO / "docker" / "gunicorn.conf.py"
 PORTS = range(18000, 18100)
+# Batch events name one of this many instances, created beforehand as a fleet would have them.
+FLEET_SIZE = 100
 EVENT_NAMES = ["API_CALL", "PAGE_VIEW", "QUERY_EXECUTED", "WIDGET_DRAGGED", "DATASOURCE_CREATED"]
 # Goals and reference figures of issue 7 (2 cores, PostgreSQL 15, gunicorn sync, wrk on loopback).
 GOAL_RATIO = 0.5
@@ -78,6 +80,10 @@ class Scenario:
     check: str = ""
     bodies_used: int = 0  # gzip: pre-built bodies consumed by earlier rounds
 
+    @property
+    def fleet(self) -> str:
+        return f"{self.product_slug}-fleet"
+
     def aggregate(self) -> None:
         """Counts add up over rounds; p50 is the median round's, p99 the worst round's."""
         rounds = self.rounds
@@ -91,6 +97,8 @@ class Scenario:
             "p50_us": statistics.median(r["p50_us"] for r in rounds), "p99_us": max(r["p99_us"] for r in rounds),
             "wrk_cpu_pct": statistics.mean(r["wrk_cpu_pct"] for r in rounds),
             "machine_busy_pct": statistics.mean(r["machine_busy_pct"] for r in rounds),
+            "python_cpu_ms": statistics.mean(r["python_cpu_ms"] for r in rounds),
+            "postgres_cpu_ms": statistics.mean(r["postgres_cpu_ms"] for r in rounds),
             "error_sample": next((r["error_sample"] for r in rounds if r["error_sample"]), ""),
             "round_rates": [r["rate"] for r in rounds],
         }
@@ -165,11 +173,20 @@ def prepare_database(scenarios: list[Scenario], run: str, reset: bool) -> None:
         if "bench" not in name:
             sys.exit(f"refusing to empty database {name!r}: its name does not contain 'bench' (use --no-reset)")
         call_command("flush", verbosity=0, interactive=False)
+    from django.utils import timezone
+
+    from apps.instances.models import Instance, InstanceStatus
     from apps.products.models import Product
 
+    now = timezone.now()
     for scenario in scenarios:
         product = Product.objects.create(slug=f"{run}-{scenario.key}", name=f"Bench {scenario.label}")
         scenario.product_slug, scenario.product_id, scenario.ingest_key = product.slug, product.pk, product.ingest_key
+        if scenario.mode != "heartbeat":
+            # Usage events come from instances the registry already knows, as in a real fleet.
+            Instance.objects.bulk_create([
+                Instance(product=product, instance_id=f"{scenario.fleet}-{n}", first_seen=now, last_seen=now,
+                         status=InstanceStatus.ACTIVE, heartbeat_count=1) for n in range(FLEET_SIZE)])
     connection.close()
 
 
@@ -221,6 +238,41 @@ def worker_pids(server: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of one process, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's gunicorn workers and by their PostgreSQL backends.
+
+    Backends are found by the application_name bench/settings.py gives the server's connections.
+    A worker (or backend) that exits during a run takes its last CPU seconds with it, so figures
+    are a slight underestimate when gunicorn recycles a worker (max_requests) mid-run.
+    """
+
+    def __init__(self, server: subprocess.Popen) -> None:
+        import psycopg
+
+        self.server = server
+        self.conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        backends = [pid for (pid,) in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-ingest-server'")]
+        groups = {"python": worker_pids(self.server), "postgres": backends}
+        return {name: {pid: cpu for pid in pids if (cpu := process_cpu(pid)) is not None}
+                for name, pids in groups.items()}
+
+    @staticmethod
+    def used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        return {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in after[name].items()) for name in after}
+
+
 # ---------------------------------------------------------------- load
 
 
@@ -232,9 +284,9 @@ def cpu_times() -> tuple[int, int]:
 
 
 def run_wrk(args: argparse.Namespace, base_url: str, scenario: Scenario, run: str, duration: float,
-            extra: dict[str, str] | None = None) -> dict:
+            extra: dict[str, str] | None = None, meter: CpuMeter | None = None) -> dict:
     """One wrk run; `run` prefixes every instance and message id it sends, so it must be unique."""
-    options = {"mode": scenario.mode, "path": scenario.path, "run": run,
+    options = {"mode": scenario.mode, "path": scenario.path, "run": run, "fleet": scenario.fleet,
                "send_s": f"{duration:.3f}", "rate": f"{scenario.rate:.3f}", "events": str(args.events),
                "threads": str(args.threads), **(extra or {})}
     if scenario.mode == "heartbeat":
@@ -244,11 +296,13 @@ def run_wrk(args: argparse.Namespace, base_url: str, scenario: Scenario, run: st
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration + args.drain:.0f}s",
                "--timeout", "10s", "-s", str(LUA), base_url + scenario.path, "--",
                *[f"{k}={v}" for k, v in options.items()]]
+    server_before = meter.snapshot() if meter else None
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy_before, total_before = cpu_times()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     busy_after, total_after = cpu_times()
     usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = meter.used(server_before, meter.snapshot()) if meter and server_before else {}
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if line is None:
         sys.exit(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
@@ -262,14 +316,17 @@ def run_wrk(args: argparse.Namespace, base_url: str, scenario: Scenario, run: st
     active_s = result["active_ms"] / 1000
     result["request_rate"] = result["ok"] / active_s if active_s > 0 else 0.0
     result["rate"] = result["request_rate"] * scenario.events_per_request
+    answered = max(1, result["ok"] + result["bad"])
+    result["python_cpu_ms"] = 1000 * server_cpu.get("python", 0.0) / answered
+    result["postgres_cpu_ms"] = 1000 * server_cpu.get("postgres", 0.0) / answered
     result["errors"] = (result["bad"] + result["connect_errors"] + result["read_errors"]
                         + result["write_errors"] + result["timeouts"])
     return result
 
 
-def segment_batch(run: str, tid: int, seq: int, events: int, ts: str) -> bytes:
+def segment_batch(run: str, fleet: str, tid: int, seq: int, events: int, ts: str) -> bytes:
     """The Segment batch bench/ingest.lua builds (batch_body), for the pre-compressed gzip run."""
-    instance = f"{run}-inst-{seq % 100}"
+    instance = f"{fleet}-{seq % FLEET_SIZE}"
     batch = [
         {"type": "track", "event": EVENT_NAMES[i % len(EVENT_NAMES)], "messageId": f"{run}-{tid}-{seq}-{i}",
          "anonymousId": f"anon-{seq % 1000}", "timestamp": ts,
@@ -280,13 +337,14 @@ def segment_batch(run: str, tid: int, seq: int, events: int, ts: str) -> bytes:
     return orjson.dumps({"batch": batch, "sentAt": ts, "context": {"library": {"name": "bench", "version": "1.0"}}})
 
 
-def write_gzip_bodies(path: Path, run: str, count: int, threads: int, events: int) -> int:
+def write_gzip_bodies(path: Path, run: str, fleet: str, count: int, threads: int, events: int) -> int:
     """`count` distinct gzipped batches; body k goes to thread (k % threads) + 1 as its sequence number."""
     ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     size = 0
     with path.open("wb") as out:
         for k in range(count):
-            body = gzip.compress(segment_batch(run, k % threads + 1, k // threads + 1, events, ts), compresslevel=6)
+            body = gzip.compress(segment_batch(run, fleet, k % threads + 1, k // threads + 1, events, ts),
+                                 compresslevel=6)
             size += len(body)
             out.write(b"%d\n" % len(body))
             out.write(body)
@@ -298,7 +356,7 @@ def profile_workers(server: subprocess.Popen, seconds: float, out_dir: Path, nam
     if not pyspy.exists():
         sys.exit("--profile needs py-spy: .venv/bin/pip install py-spy")
     return [subprocess.Popen([str(pyspy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                              "--rate", "200", "--format", "raw", "--nonblocking",
+                              "--rate", "250", "--format", "raw", "--nonblocking", "--gil",
                               "--output", str(out_dir / f"{name}-{pid}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for pid in worker_pids(server)]
@@ -349,7 +407,8 @@ def synthetic_rows(columns: list[str], product_id: int, events: int) -> list[tup
     now = datetime.now(UTC)
     rows = []
     for seq in range(1, 501):
-        batch = orjson.loads(segment_batch("synthetic", 1, seq, events, now.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        batch = orjson.loads(segment_batch("synthetic", "synthetic", 1, seq, events,
+                                           now.strftime("%Y-%m-%dT%H:%M:%SZ")))
         for item in batch["batch"]:
             values = {"product_id": product_id, "instance_id": None, "kind": "event", "name": item["event"],
                       "message_id": item["messageId"], "timestamp": now, "received_at": now,
@@ -397,7 +456,8 @@ def ms(us: float) -> str:
 
 
 def print_table(scenarios: dict[str, Scenario], copy: dict | None) -> None:
-    columns = f"{'rate':>10} {'unit':<10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'wrk cpu':>8} {'busy':>5}"
+    columns = (f"{'rate':>10} {'unit':<10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu ms/req py+pg':>16}"
+               f" {'wrk cpu':>8} {'busy':>5}")
     header = f"{'scenario':<52} {columns}   rate per round"
     print(header)
     print("-" * len(header))
@@ -406,7 +466,8 @@ def print_table(scenarios: dict[str, Scenario], copy: dict | None) -> None:
         if r:
             rounds = " / ".join(f"{rate:,.0f}" for rate in r["round_rates"])
             print(f"{scenario.label:<52} {r['rate']:>10,.0f} {scenario.unit:<10} {ms(r['p50_us']):>7} "
-                  f"{ms(r['p99_us']):>7} {r['errors']:>6} {r['wrk_cpu_pct']:>7.0f}% {r['machine_busy_pct']:>4.0f}%"
+                  f"{ms(r['p99_us']):>7} {r['errors']:>6} {r['python_cpu_ms']:>8.2f}+{r['postgres_cpu_ms']:<7.2f}"
+                  f" {r['wrk_cpu_pct']:>7.0f}% {r['machine_busy_pct']:>4.0f}%"
                   f"   {rounds}")
     if copy:
         print(f"{'limit 2: COPY, 100 rows per transaction':<52} {copy['copy100']:>10,.0f} rows/s")
@@ -467,8 +528,10 @@ def print_report(scenarios: dict[str, Scenario], copy: dict | None, info: dict[s
         print(f"Limit 2 copied {copy['rows']:,} rows ({copy['source']}) into a table LIKE events_event "
               f"INCLUDING ALL ({copy['indexes']} indexes incl. the primary key; no foreign keys).")
     print("References (issue 7): " + "; ".join(f"{k} {v}" for k, v in REFERENCE.items()) + ".")
-    print("p50: median round; p99: worst round. wrk cpu: the load generator's share of one core; "
-          "busy: the whole machine's CPU during the run (the machine may be shared).")
+    print("p50: median round; p99: worst round. cpu ms/req: CPU time per answered request of the gunicorn "
+          "workers (py) and their PostgreSQL backends (pg).")
+    print("wrk cpu: the load generator's share of one core; busy: the whole machine's CPU during the run "
+          "(the machine may be shared).")
     return ok
 
 
@@ -508,6 +571,7 @@ def main() -> int:
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                      text=True).stdout.strip()}
     server = start_server(port, args.workers, out_dir / "gunicorn.log")
+    meter = CpuMeter(server)
     try:
         # Warm every worker up (imports, database connections) on a product no check counts.
         for path, mode in (("/bench/noop", "heartbeat"), ("/api/v1/ingest", "heartbeat"), ("/v1/batch", "batch")):
@@ -515,8 +579,9 @@ def main() -> int:
             run_wrk(args, base_url, warm, f"{run}-warm-{mode}-{path.count('/')}", 2.0)
         for round_no in range(1, args.rounds + 1):
             for scenario in scenarios.values():
-                run_scenario(args, base_url, server, scenarios, scenario, run, round_no, out_dir)
+                run_scenario(args, base_url, server, meter, scenarios, scenario, run, round_no, out_dir)
     finally:
+        meter.conn.close()
         stop_server(server)
     for scenario in scenarios.values():
         scenario.aggregate()
@@ -535,8 +600,8 @@ def main() -> int:
     return 0 if passed else 1
 
 
-def run_scenario(args: argparse.Namespace, base_url: str, server: subprocess.Popen, scenarios: dict[str, Scenario],
-                 scenario: Scenario, run: str, round_no: int, out_dir: Path) -> None:
+def run_scenario(args: argparse.Namespace, base_url: str, server: subprocess.Popen, meter: CpuMeter,
+                 scenarios: dict[str, Scenario], scenario: Scenario, run: str, round_no: int, out_dir: Path) -> None:
     scenario.rate = 0.0
     if scenario.key == "heartbeat70":
         # Paced at 70 % of the saturation rate measured just before, under the same conditions.
@@ -551,7 +616,7 @@ def run_scenario(args: argparse.Namespace, base_url: str, server: subprocess.Pop
     if args.profile == scenario.key:
         spies = profile_workers(server, args.duration, out_dir, f"profile-{scenario.key}-r{round_no}")
     print(f"round {round_no}: {scenario.key} ...", file=sys.stderr, flush=True)
-    result = run_wrk(args, base_url, scenario, f"{run}-{scenario.key}-r{round_no}", args.duration, extra)
+    result = run_wrk(args, base_url, scenario, f"{run}-{scenario.key}-r{round_no}", args.duration, extra, meter)
     scenario.rounds.append(result)
     scenario.bodies_used += result["sent"]
     for spy in spies:
@@ -568,7 +633,7 @@ def gzip_file(args: argparse.Namespace, scenarios: dict[str, Scenario], run: str
     per_second = (batch.rounds[0]["sent"] / args.duration) if batch and batch.rounds else 200.0
     count = min(30_000, math.ceil(per_second * args.duration * 1.5 * args.rounds) + 50 * args.threads)
     print(f"building {count} gzipped batches ...", file=sys.stderr, flush=True)
-    average = write_gzip_bodies(path, f"{run}-{scenario.key}", count, args.threads, args.events)
+    average = write_gzip_bodies(path, f"{run}-{scenario.key}", scenario.fleet, count, args.threads, args.events)
     scenario.label += f" ({average / 1024:.1f} KiB)"
     return path
 

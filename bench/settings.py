@@ -6,3 +6,6 @@ Only `bench/ingest.py` uses this module; the product's own URLs never contain th
 from telemetry_site.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# Lets bench/ingest.py find this server's PostgreSQL backends and count their CPU time.
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = "bench-ingest-server"  # noqa: F405
