@@ -64,3 +64,24 @@ def test_malformed_and_unsupported_bodies(api: APIClient, product: Product) -> N
 def test_401_and_403_shapes(member_client: APIClient, product: Product) -> None:
     assert_error(APIClient().get("/api/v1/products/"), 401, "not_authenticated")
     assert_error(member_client.get("/api/v1/products/"), 403, "permission_denied")
+
+
+@pytest.mark.django_db
+def test_a_crash_under_the_api_is_json_500(api: APIClient, product: Product, monkeypatch) -> None:
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("apps.staff_api.views.readonly.breakdowns_by_day", explode)
+    api.raise_request_exception = False
+    response = api.get("/api/v1/rollups/daily/")
+    assert response.status_code == 500
+    assert response.json() == {"code": "server_error", "message": "Internal server error."}
+    assert b"boom" not in response.content
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_renders_with_its_filter_forms(client, staff_user, product: Product) -> None:
+    client.force_login(staff_user)
+    for url in ("/api/v1/", "/api/v1/instances/?status=new", "/api/v1/events/", "/api/v1/products/appsmith/"):
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/html"), url

@@ -30,6 +30,8 @@ from .base import StaffViewMixin
         parameters=[OpenApiParameter("reason", OpenApiTypes.STR, description="Why; stored with the erasure.")]),
 )
 class InstanceViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Instances, addressed by database id; `instance_id` is the id the instance itself sends."""
+
     queryset = instances_for_api()
     serializer_class = InstanceSerializer
     filterset_class = InstanceFilter

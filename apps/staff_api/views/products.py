@@ -24,6 +24,8 @@ from .base import StaffViewMixin
 )
 class ProductViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Products, addressed by slug. Durations are in seconds; products are never deleted through the API."""
+
     lookup_field = "slug"
     # A slug's own alphabet: anything else is a 404 before it reaches the database.
     lookup_value_converter = "slug"

@@ -35,6 +35,8 @@ class _ReadOnlyViewSet(StaffViewMixin, viewsets.ReadOnlyModelViewSet):
                                                           "up to 10,000 matches and null beyond."),
     retrieve=extend_schema(summary="Show an event"))
 class EventViewSet(_ReadOnlyViewSet):
+    """Stored pings and usage events; `timestamp` is the client time corrected for clock skew."""
+
     queryset = events_for_api()
     serializer_class = EventSerializer
     filterset_class = EventFilter
@@ -44,6 +46,8 @@ class EventViewSet(_ReadOnlyViewSet):
 @extend_schema_view(list=extend_schema(summary="List installations", description="Most recent first."),
                     retrieve=extend_schema(summary="Show an installation"))
 class InstallationViewSet(_ReadOnlyViewSet):
+    """Install-script runs through the funnel started → succeeded / failed / support."""
+
     queryset = installations_for_api()
     serializer_class = InstallationSerializer
     filterset_class = InstallationFilter
@@ -52,6 +56,8 @@ class InstallationViewSet(_ReadOnlyViewSet):
 @extend_schema_view(list=extend_schema(summary="List licences", description="With the instances reporting each."),
                     retrieve=extend_schema(summary="Show a licence"))
 class LicenseViewSet(_ReadOnlyViewSet):
+    """Licences seen in pings and the instances reporting them."""
+
     queryset = licenses_for_api()
     serializer_class = LicenseSerializer
     filterset_class = LicenseFilter
@@ -62,6 +68,8 @@ class LicenseViewSet(_ReadOnlyViewSet):
     description="One row per product and UTC day, newest first, with that day's breakdowns by version, "
                 "edition, OS, licence type and event name."))
 class DailyRollupViewSet(StaffViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Daily fleet figures per product, recomputed by the rollup job."""
+
     queryset = daily_rollups_for_api()
     serializer_class = DailyRollupSerializer
     filterset_class = DailyRollupFilter
@@ -75,6 +83,8 @@ class DailyRollupViewSet(StaffViewMixin, mixins.ListModelMixin, viewsets.Generic
 @extend_schema_view(list=extend_schema(summary="List reports", description="Newest period first."),
                     retrieve=extend_schema(summary="Show a report"))
 class ReportViewSet(_ReadOnlyViewSet):
+    """Fleet reports built from the daily rollups."""
+
     queryset = reports_for_api()
     serializer_class = ReportSerializer
     filterset_class = ReportFilter
