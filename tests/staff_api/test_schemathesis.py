@@ -84,7 +84,7 @@ def is_staff_operation(case: schemathesis.Case) -> bool:
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_no_operation_answers_a_server_error(case: schemathesis.Case, credentials: dict[str, str],
