@@ -1,5 +1,27 @@
 """Writes that touch several rows of the instance registry, one module per reason to change."""
 
 from .collection import instances_set_collection
+from .heartbeats import (
+    HeartbeatSeen,
+    InstanceState,
+    InstanceUpdate,
+    instances_add_dropped,
+    instances_apply_heartbeats,
+    instances_lock_or_create,
+    instances_lookup,
+)
+from .installations import InstallStepSeen, installations_link, installations_record
 
-__all__ = ["instances_set_collection"]
+__all__ = [
+    "HeartbeatSeen",
+    "InstallStepSeen",
+    "InstanceState",
+    "InstanceUpdate",
+    "installations_link",
+    "installations_record",
+    "instances_add_dropped",
+    "instances_apply_heartbeats",
+    "instances_lock_or_create",
+    "instances_lookup",
+    "instances_set_collection",
+]
