@@ -3,17 +3,28 @@
 import base64
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import time_machine
 from django.test import Client
 
 from apps.products.models import Product
 
 SEEDS = Path(__file__).parent / "seeds"
+NOW = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+SENDER = "198.51.100.7"  # the request's address unless a test says otherwise
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """Time frozen at NOW; `clock.shift(...)` moves it."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 def seed(name: str) -> Any:
@@ -49,7 +60,7 @@ def post(client: Client) -> Post:
     """POST a JSON body; the key goes in X-Telemetry-Key unless `key=None` (then the body must carry it)."""
 
     def send(path: str, body: Any, *, key: str | None, gzipped: bool = False, raw: bytes | None = None,
-             remote_addr: str = "198.51.100.7", **headers: Any) -> Any:
+             remote_addr: str = SENDER, **headers: Any) -> Any:
         data = raw if raw is not None else orjson.dumps(body)
         if gzipped:
             data = gzip.compress(data)
