@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.db import connection
 from django.test import override_settings
 
 from apps.events.models import Event
@@ -14,6 +15,8 @@ from apps.products.models import Product
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="Django's live server shares one in-memory SQLite "
+                    "connection between its threads; SQLite serialises writers anyway")
 def test_racing_retries_store_once(live_server) -> None:
     product = Product.objects.create(slug="racer", name="Racer")
     batch = {"batch": [{"type": "heartbeat", "instance_id": f"i-{n % 5}", "message_id": f"m-{n}",
@@ -27,9 +30,9 @@ def test_racing_retries_store_once(live_server) -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         statuses = list(pool.map(send, range(12)))
-    assert set(statuses) <= {200, 503}  # 503 (e.g. a lock timeout) is an honest "not stored, retry"
-    if 503 in statuses:
-        assert send(0) == 200
+    # Row locks serialise requests for the same instances (in one order: no deadlock), and the
+    # unique message ids make every late copy a duplicate.
+    assert statuses == [200] * 12
     assert Event.objects.filter(product=product).count() == 20
     assert sorted(Instance.objects.filter(product=product).values_list("heartbeat_count", flat=True)) == [4] * 5
 

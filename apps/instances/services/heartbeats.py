@@ -80,7 +80,8 @@ class InstanceState:
         Descriptive fields follow the heartbeats that move `last_seen` forward, so a delayed old
         ping cannot roll the version back; metrics of each kind of ping replace only that kind.
         A heartbeat newer than `last_seen` makes a new, stale or dead instance active, except
-        the very first one, which leaves a fresh instance `new`.
+        the very first one, which leaves a fresh instance `new`. This state's `version` moves to
+        the new one, so the caller can answer the instance with it.
         """
         ordered = sorted(heartbeats, key=lambda hb: hb.timestamp)
         fresh = self.fresh
