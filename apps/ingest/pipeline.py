@@ -22,6 +22,7 @@ from apps.instances.models import CollectionLevel
 # Column sizes of the rows these fields end up in.
 MAX_LENGTHS = {"name": 200, "instance_id": 200, "message_id": 200, "install_id": 200, "version": 64, "edition": 64,
                "os": 64, "arch": 32, "context": 64, "license_id": 200, "license_type": 64}
+_ALWAYS_CHECKED = ("name", "instance_id", "message_id", "install_id")
 # A payload without a message id and without a client time is told apart from a later identical
 # one only by when it arrived: identical copies within the same UTC hour count as one (a retry).
 DERIVED_ID_WINDOW = "%Y-%m-%dT%H"
@@ -66,9 +67,12 @@ def invalid(envelope: Envelope) -> tuple[str, str] | None:
             return "invalid_field", f"An install step must be one of {', '.join(INSTALL_STEPS)}."
         if not envelope.install_id and not envelope.ip:
             return "missing_field", "An install step needs the id of its install run."
-    for name, limit in MAX_LENGTHS.items():
-        if len(getattr(envelope, name)) > limit:
-            return "invalid_field", f"`{name}` is longer than {limit} characters."
+    # Descriptive fields are stored only from heartbeats (and an install's os): an ordinary event
+    # whose free-form properties happen to hold a long "version" is not refused for it.
+    checked = {HEARTBEAT: MAX_LENGTHS, INSTALL: (*_ALWAYS_CHECKED, "os")}.get(envelope.kind, _ALWAYS_CHECKED)
+    for name in checked:
+        if len(getattr(envelope, name)) > MAX_LENGTHS[name]:
+            return "invalid_field", f"`{name}` is longer than {MAX_LENGTHS[name]} characters."
     return None
 
 

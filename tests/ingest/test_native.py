@@ -181,3 +181,11 @@ def test_appsmith_installer_links_to_setup_ping_by_server_address(post: Post, ap
     runs = dict(Installation.objects.values_list("install_id", "instance__instance_id"))
     assert runs == {"anon-7": "inst-7", "anon-8": None}
     assert Installation.objects.get(install_id="anon-7").status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_long_descriptive_fields_only_matter_for_heartbeats(post: Post, appsmith: Product) -> None:
+    event = {"type": "event", "event": "clicked", "version": "v" * 100}
+    assert post("/api/v1/ingest", event, key=appsmith.ingest_key).json()["accepted"] == 1
+    beat = post("/api/v1/ingest", heartbeat(version="v" * 100), key=appsmith.ingest_key)
+    assert beat.status_code == 400 and beat.json()["code"] == "invalid_field"

@@ -66,3 +66,17 @@ def test_whole_body_errors() -> None:
         parse("native", 42, rules=RULES)
     with pytest.raises(ProtocolError):
         parse("native", {"batch": [], "sent_at": "not a time"}, rules=RULES)
+
+
+def test_segment_paths_imply_the_call_type_and_time_is_only_a_fallback() -> None:
+    identify = parse("segment", {"userId": "u", "traits": {"plan": "pro"}}, rules=RULES, default_type="identify")
+    assert (identify.envelopes[0].name, identify.envelopes[0].properties["plan"]) == ("$identify", "pro")
+    odd = parse("segment", {"event": "e", "properties": {"time": "morning"}}, rules=RULES)
+    assert odd.errors == [] and odd.envelopes[0].client_time is None
+
+
+def test_free_form_properties_never_reject_an_ordinary_event() -> None:
+    body = {"event": "e", "properties": {"context": {"a": 1}, "version": {"major": 1}, "os": ["x"]}}
+    for protocol in ("segment", "posthog"):
+        parsed = parse(protocol, body, rules=RULES)
+        assert parsed.errors == [] and parsed.envelopes[0].version == ""

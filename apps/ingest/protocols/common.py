@@ -72,6 +72,11 @@ def text(value: Any, field: str) -> str:
     raise RecordInvalid("invalid_field", f"`{field}` must be a string.")
 
 
+def loose_text(value: Any) -> str:
+    """A descriptive field read from free-form properties: objects there are someone else's data, not an error."""
+    return "" if isinstance(value, dict | list) else text(value, "")
+
+
 def mapping(value: Any, field: str) -> dict[str, Any]:
     if value is None:
         return {}
@@ -87,6 +92,15 @@ def time_of(value: Any, field: str) -> datetime | None:
     if parsed is None:
         raise RecordInvalid("invalid_timestamp", f"`{field}` is not an ISO 8601 time or epoch number.")
     return parsed
+
+
+def mixpanel_time(properties: dict[str, Any]) -> datetime | None:
+    """Mixpanel-style exports keep the client time in `properties.time` (epoch seconds).
+
+    Only a fallback, and lenient: elsewhere `time` may be any property an app chose to send.
+    """
+    value = properties.get("time")
+    return parse_timestamp(value) if isinstance(value, int | float) else None
 
 
 def ip_of(*candidates: Any) -> str:

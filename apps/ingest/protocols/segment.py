@@ -23,7 +23,9 @@ from .common import (
     batch_items,
     first,
     ip_of,
+    loose_text,
     mapping,
+    mixpanel_time,
     read_records,
     text,
     time_of,
@@ -79,29 +81,29 @@ def _message(message: dict[str, Any], *, rules: EventRules, default_type: str, s
         if value and key not in stored:
             stored[key] = value
     context_os = mapping(context.get("os"), "context.os")
+    context_app = mapping(context.get("app"), "context.app")
     license_ = properties.get("license") if isinstance(properties.get("license"), dict) else {}
     metrics = properties.get("metrics") if isinstance(properties.get("metrics"), dict) else None
     return Envelope(
         kind=kind, name=name, step=step,
         instance_id=text(first(properties, INSTANCE_KEYS) or first(context, INSTANCE_KEYS), "instanceId"),
         message_id=text(message.get("messageId") or properties.get("$insert_id"), "messageId"),
-        client_time=time_of(message.get("originalTimestamp") or message.get("timestamp") or properties.get("time"),
-                            "timestamp"),
+        client_time=time_of(message.get("originalTimestamp") or message.get("timestamp"), "timestamp")
+        or mixpanel_time(properties),
         sent_at=time_of(sent_at, "sentAt"),
-        version=text(first(properties, VERSION_KEYS) or mapping(context.get("app"), "context.app").get("version"),
-                     "version"),
-        edition=text(properties.get("edition"), "edition"),
-        os=_os_name(first(properties, OS_KEYS)) or text(context_os.get("name"), "context.os.name"),
-        arch=text(first(properties, ARCH_KEYS), "arch"),
-        context=text(first(properties, CONTEXT_KEYS), "ci"),
+        version=loose_text(first(properties, VERSION_KEYS) or context_app.get("version")),
+        edition=loose_text(properties.get("edition")),
+        os=_os_name(first(properties, OS_KEYS)) or loose_text(context_os.get("name")),
+        arch=loose_text(first(properties, ARCH_KEYS)),
+        context=loose_text(first(properties, CONTEXT_KEYS)),
         metrics=metrics, metrics_key=name,
-        license_id=text(license_.get("id") or properties.get("license_id"), "license.id"),
-        license_type=text(license_.get("type"), "license.type"),
+        license_id=loose_text(license_.get("id") or properties.get("license_id")),
+        license_type=loose_text(license_.get("type")),
         properties=stored,
         consent=has_consent(properties, mapping(message.get("traits"), "traits")),
         # The install funnel is keyed by the installer's anonymous id (Appsmith), else a non-IP user id.
         install_id=(anonymous_id or ("" if is_ip_address(user_id) else user_id)) if kind == INSTALL else "",
-        error=text(first(properties, ERROR_KEYS), "error") if step == "failed" else "",
+        error=loose_text(first(properties, ERROR_KEYS)) if step == "failed" else "",
         ip=ip_of(*(properties.get(key) for key in IP_FIELDS), context.get("ip"), user_id)
         if kind in (HEARTBEAT, INSTALL) else "",
     )
@@ -109,5 +111,5 @@ def _message(message: dict[str, Any], *, rules: EventRules, default_type: str, s
 
 def _os_name(value: Any) -> str:
     if isinstance(value, dict):
-        return text(value.get("name") or value.get("type"), "os.name")
-    return text(value, "os")
+        return loose_text(value.get("name") or value.get("type"))
+    return loose_text(value)
