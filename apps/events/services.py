@@ -31,6 +31,8 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
     if not rows:
         return set()
     ordered = sorted(rows, key=lambda row: row.message_id)
+    if sql.fast_path():
+        return _insert_unnest(product_id, ordered, received_at)
     columns = ", ".join(sql.column(name) for name in (
         "product_id", "instance_id", "kind", "name", "message_id", "timestamp", "received_at", "properties"))
     placeholders = f"%s, %s, %s, %s, %s, %s, %s, {sql.cast('%s', 'jsonb')}"
@@ -49,3 +51,25 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
             )
             stored.update(message_id for (message_id,) in cursor.fetchall())
     return stored
+
+
+# Performance (issue 7): on PostgreSQL one statement whose text never changes, with one binary array
+# per column (`%b`), instead of a VALUES list of 8 x n parameters: the rows cost a third of the
+# client CPU and less server CPU (see apps/core/sql.py, `cursor`, for the cursor it runs on).
+_UNNEST_INSERT = f"""
+    INSERT INTO {Event._meta.db_table} (product_id, instance_id, kind, name, message_id, timestamp, received_at,
+                                         properties)
+    SELECT %b, * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[],
+                              %b::text[]::jsonb[])
+    ON CONFLICT (product_id, message_id) DO NOTHING RETURNING message_id"""
+
+
+def _insert_unnest(product_id: int, rows: Sequence[EventRow], received_at: datetime) -> set[str]:
+    params = [
+        product_id, [row.instance_pk for row in rows], [row.kind for row in rows], [row.name for row in rows],
+        [row.message_id for row in rows], [row.timestamp for row in rows], [received_at] * len(rows),
+        [sql.json_param(row.properties) for row in rows],
+    ]
+    with sql.cursor() as cursor:
+        cursor.execute(_UNNEST_INSERT, params)
+        return {message_id for (message_id,) in cursor.fetchall()}

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from apps.core import sql
 from apps.instances.models import Installation
 
@@ -90,7 +88,7 @@ def installations_record(*, product_id: int, steps: Sequence[InstallStepSeen], n
             ip_hash = COALESCE(NULLIF(excluded.ip_hash, ''), {t}.ip_hash),
             instance_id = COALESCE({t}.instance_id, excluded.instance_id),
             updated_at = excluded.updated_at"""
-    with connection.cursor() as cursor:
+    with sql.cursor() as cursor:
         cursor.execute(statement, params)
     return len(runs)
 
@@ -115,5 +113,5 @@ def installations_link(*, product_id: int, links: Sequence[tuple[int, str, str]]
         WHERE {t}.product_id = %s AND {t}.instance_id IS NULL
           AND ((v.install_id <> '' AND {t}.install_id = v.install_id)
                OR (v.ip_hash <> '' AND {t}.ip_hash = v.ip_hash))"""
-    with connection.cursor() as cursor:
+    with sql.cursor() as cursor:
         cursor.execute(statement, [*params, sql.dt_param(now), product_id])
