@@ -61,3 +61,10 @@ def test_absurd_skew_falls_back_to_receive_time() -> None:
     ancient = datetime(71, 7, 9, tzinfo=UTC)
     far_future = datetime(4565, 7, 12, tzinfo=UTC)
     assert corrected_timestamp(client_time=ancient, sent_at=far_future, received_at=received) == received
+
+
+def test_is_ip_address_pre_check_keeps_every_address_form() -> None:
+    for value in ("10.0.0.1", " 10.0.0.1 ", "fe80::1", "FE80::1", "::ffff:10.0.0.1", "2001:db8::8a2e:370:7334"):
+        assert is_ip_address(value), value
+    for value in ("anon-5", "abc", "1.2.3", "1.2.3.4.5", "user@example.com", "", "   ", "a:b", "0.1.9.1x"):
+        assert not is_ip_address(value), value
