@@ -6,14 +6,14 @@ parameters one statement may carry.
 """
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
 import orjson
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.dateparse import parse_datetime
 
 T = TypeVar("T")
@@ -91,25 +91,40 @@ def chunks(items: Sequence[T], columns: int) -> Iterator[Sequence[T]]:
 # Django's PostgreSQL cursor binds parameters client-side: for every statement it re-parses the
 # text and quotes every parameter in Python, which cost the ingest path more CPU than PostgreSQL
 # spent running the statements. The writer's statements go instead through a plain psycopg cursor
-# on Django's connection, which sends parameters separately (server-side binding; no prepared
-# statements, so a transaction-pooling PgBouncer keeps working). It runs in the caller's transaction, and
-# `wrap_database_errors` keeps Django's exception classes (the ingest views answer 503 on them).
-# Whenever something watches Django's cursors (an execute_wrapper, assertNumQueries, DEBUG's query
-# log, an APM hook) the statements go through Django's cursor as before, so the watcher sees them.
+# on Django's connection, which sends the parameters apart from the text (server-side binding; no
+# prepared statements, so a transaction-pooling PgBouncer keeps working). It runs in the caller's
+# transaction, and `wrap_database_errors` keeps Django's exception classes (the ingest views answer
+# 503 on them). Whenever something watches Django's cursors (an execute_wrapper, assertNumQueries,
+# DEBUG's query log, an APM hook), the statements go through Django's cursor as before.
 
 
 def fast_path() -> bool:
     """True when statements may bypass Django's cursor (see above)."""
-    return is_postgres() and not connection.execute_wrappers and not connection.queries_logged
+    db = connections[DEFAULT_DB_ALIAS]  # one look-up: each `connection.x` goes through asgiref's Local
+    return is_postgres() and not db.execute_wrappers and not db.queries_logged
 
 
-@contextmanager
-def cursor() -> Iterator[Any]:
+class _ServerBindingCursor:
+    """A psycopg cursor in Django's transaction whose errors come out as Django's."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def __enter__(self) -> psycopg.Cursor:
+        self.db.ensure_connection()
+        self.errors = self.db.wrap_database_errors
+        self.errors.__enter__()
+        self.cursor = psycopg.Cursor(self.db.connection)
+        return self.cursor
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.cursor.close()
+        self.errors.__exit__(*exc_info)
+
+
+def cursor() -> AbstractContextManager[Any]:
     """The cursor for the writer's hand-written statements: server-side binding when `fast_path()`."""
-    if not fast_path():
-        with connection.cursor() as django_cursor:
-            yield django_cursor
-        return
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as pg_cursor:
-        yield pg_cursor
+    db = connections[DEFAULT_DB_ALIAS]
+    if is_postgres() and not db.execute_wrappers and not db.queries_logged:
+        return _ServerBindingCursor(db)
+    return db.cursor()
