@@ -502,15 +502,15 @@ def goal_lines(scenarios: dict[str, Scenario], copy: dict | None) -> list[tuple[
 
 
 def print_report(scenarios: dict[str, Scenario], copy: dict | None, info: dict[str, str]) -> bool:
+    """Print the table; True when nothing was lost, doubled or refused (goals are reported, not enforced)."""
     print()
     print("Ingest benchmark: " + ", ".join(f"{k} {v}" for k, v in info.items()))
     print()
     print_table(scenarios, copy)
     print()
     print("Goals (issue 7):")
-    ok = True
+    ok = all(not s.result.get("errors") for s in scenarios.values())
     for what, value, goal, met in goal_lines(scenarios, copy):
-        ok = ok and met is not False
         verdict = "n/a" if met is None else ("met" if met else "NOT MET")
         print(f"  {what:<66} {value:>8}   goal {goal:<6} {verdict}")
     print()
@@ -594,7 +594,7 @@ def main() -> int:
     for scenario in scenarios.values():
         if scenario.key != "limit1" and scenario.result:
             scenario.check = check_exactly_once(scenario)
-    passed = print_report(scenarios, copy, info)
+    passed = print_report(scenarios, copy, info)  # exit status 1: something lost, doubled or refused
     if args.profile:
         print(f"py-spy profiles (raw, one per worker): {out_dir}/profile-{args.profile}-*.txt")
     return 0 if passed else 1
