@@ -13,9 +13,9 @@ What it does, in order:
    limit 1 (the no-database view), heartbeats (native /api/v1/ingest, a new instance per request),
    heartbeats paced at ~70 % of the measured saturation rate, Segment /v1/batch with 100 events per
    request, and the same gzip-compressed (bodies built beforehand, each sent once);
-4. stops the server and measures limit 2: psycopg COPY of the rows the batch run stored into a table
-   created `LIKE events_event INCLUDING ALL` (same columns, defaults and indexes), 100 rows per
-   transaction, and once as one big COPY for reference;
+4. after each batch round, while the server idles, measures limit 2: psycopg COPY of the rows that
+   round stored into a table created `LIKE events_event INCLUDING ALL` (same columns, defaults and
+   indexes), 100 rows per transaction, and once as one big COPY for reference;
 5. checks that every acknowledged event is stored exactly once, and prints one table with the ratios
    next to the goals of issue 7.
 
@@ -76,6 +76,7 @@ class Scenario:
     ingest_key: str = ""
     rate: float = 0.0  # requests/s per thread; 0: saturation
     rounds: list[dict] = field(default_factory=list)
+    copies: list[dict] = field(default_factory=list)  # limit 2, measured after each batch round
     result: dict = field(default_factory=dict)
     check: str = ""
     bodies_used: int = 0  # gzip: pre-built bodies consumed by earlier rounds
@@ -365,8 +366,11 @@ def profile_workers(server: subprocess.Popen, seconds: float, out_dir: Path, nam
 # ---------------------------------------------------------------- limit 2 and the check
 
 
-def copy_limit(scenario: Scenario, events: int) -> dict:
-    """Limit 2: psycopg COPY of the rows the batch run stored, into an identical table and indexes."""
+def copy_limit(scenario: Scenario, events: int, message_prefix: str) -> dict:
+    """Limit 2: psycopg COPY of the rows a batch round stored, into an identical table and indexes.
+
+    Measured right after that round, while the server idles, so both see the same machine.
+    """
     import psycopg
 
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
@@ -374,8 +378,8 @@ def copy_limit(scenario: Scenario, events: int) -> dict:
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'events_event' "
             "AND column_name <> 'id' ORDER BY ordinal_position")]
         select = ", ".join(f"{c}::text" if c == "properties" else c for c in columns)
-        rows = conn.execute(f"SELECT {select} FROM events_event WHERE product_id = %s ORDER BY id LIMIT 300000",
-                            [scenario.product_id]).fetchall()
+        rows = conn.execute(f"SELECT {select} FROM events_event WHERE product_id = %s AND starts_with(message_id, %s) "
+                            f"ORDER BY id LIMIT 300000", [scenario.product_id, message_prefix]).fetchall()
         source = "the rows the batch run stored"
         if len(rows) < 1000:
             rows = synthetic_rows(columns, scenario.product_id, events)
@@ -390,17 +394,27 @@ def copy_limit(scenario: Scenario, events: int) -> dict:
                     with conn.transaction(), cur.copy(copy_sql) as copy:
                         for row in rows[start:start + 100]:
                             copy.write_row(row)
-                per_100 = len(rows) / (time.perf_counter() - started)
+                seconds_100 = time.perf_counter() - started
                 conn.execute("TRUNCATE bench_copy_event")
                 started = time.perf_counter()
                 with conn.transaction(), cur.copy(copy_sql) as copy:
                     for row in rows:
                         copy.write_row(row)
-                one_copy = len(rows) / (time.perf_counter() - started)
+                seconds_all = time.perf_counter() - started
         finally:
             conn.execute("DROP TABLE IF EXISTS bench_copy_event")
         indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'events_event'").fetchone()[0]
-    return {"rows": len(rows), "copy100": per_100, "copy_all": one_copy, "source": source, "indexes": indexes}
+    return {"rows": len(rows), "seconds_100": seconds_100, "seconds_all": seconds_all, "source": source,
+            "indexes": indexes}
+
+
+def copy_total(rounds: list[dict]) -> dict | None:
+    if not rounds:
+        return None
+    rows = sum(r["rows"] for r in rounds)
+    return {**rounds[0], "rows": rows, "copy100": rows / sum(r["seconds_100"] for r in rounds),
+            "copy_all": rows / sum(r["seconds_all"] for r in rounds),
+            "round_rates": [r["rows"] / r["seconds_100"] for r in rounds]}
 
 
 def synthetic_rows(columns: list[str], product_id: int, events: int) -> list[tuple]:
@@ -470,7 +484,9 @@ def print_table(scenarios: dict[str, Scenario], copy: dict | None) -> None:
                   f" {r['wrk_cpu_pct']:>7.0f}% {r['machine_busy_pct']:>4.0f}%"
                   f"   {rounds}")
     if copy:
-        print(f"{'limit 2: COPY, 100 rows per transaction':<52} {copy['copy100']:>10,.0f} rows/s")
+        rounds = " / ".join(f"{rate:,.0f}" for rate in copy["round_rates"])
+        print(f"{'limit 2: COPY, 100 rows per transaction':<52} {copy['copy100']:>10,.0f} {'rows/s':<10}"
+              f"{'':>58}{rounds}")
         print(f"{'limit 2 reference: one COPY of all rows':<52} {copy['copy_all']:>10,.0f} rows/s")
 
 
@@ -586,11 +602,7 @@ def main() -> int:
     for scenario in scenarios.values():
         scenario.aggregate()
 
-    copy = None
-    batch = scenarios.get("batch")
-    if batch is not None:
-        print("measuring limit 2 (COPY) ...", file=sys.stderr, flush=True)
-        copy = copy_limit(batch, args.events)
+    copy = copy_total(scenarios["batch"].copies) if "batch" in scenarios else None
     for scenario in scenarios.values():
         if scenario.key != "limit1" and scenario.result:
             scenario.check = check_exactly_once(scenario)
@@ -621,6 +633,9 @@ def run_scenario(args: argparse.Namespace, base_url: str, server: subprocess.Pop
     scenario.bodies_used += result["sent"]
     for spy in spies:
         spy.wait()
+    if scenario.key == "batch":
+        print(f"round {round_no}: limit 2 (COPY) ...", file=sys.stderr, flush=True)
+        scenario.copies.append(copy_limit(scenario, args.events, f"{run}-batch-r{round_no}-"))
 
 
 def gzip_file(args: argparse.Namespace, scenarios: dict[str, Scenario], run: str, scenario: Scenario,
