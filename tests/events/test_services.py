@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.events.models import Event
-from apps.events.services import EventRow, events_insert
+from apps.events.services import UNNEST_MIN_ROWS, EventRow, events_insert
 from apps.instances.models import Instance
 from apps.products.models import Product
 
@@ -46,3 +46,23 @@ def test_same_message_id_in_another_product_is_stored(product: Product, make_pro
     assert events_insert(product_id=product.pk, received_at=NOW, rows=[row("m-1")]) == {"m-1"}
     assert events_insert(product_id=other.pk, received_at=NOW, rows=[row("m-1")]) == {"m-1"}
     assert Event.objects.filter(message_id="m-1").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("watched", [False, True], ids=["fast-path", "django-cursor"])
+def test_a_batch_stores_every_row_once(product: Product, watched: bool) -> None:
+    """From UNNEST_MIN_ROWS rows on, PostgreSQL's fast path inserts arrays; the result must be the same."""
+    instance = Instance.objects.create(product=product, instance_id="i-1", first_seen=NOW, last_seen=NOW)
+    rows = [row(f"b-{n:03}", instance.pk if n % 2 else None, n=n, tags=["x", n]) for n in range(UNNEST_MIN_ROWS + 15)]
+    watch: AbstractContextManager = CaptureQueriesContext(connection) if watched else nullcontext()
+    with watch:
+        first = events_insert(product_id=product.pk, received_at=NOW, rows=rows[:20])
+        second = events_insert(product_id=product.pk, received_at=NOW, rows=rows[10:])
+    assert first == {r.message_id for r in rows[:20]}
+    assert second == {r.message_id for r in rows[20:]}
+    stored = {e.message_id: e for e in Event.objects.filter(product=product)}
+    assert len(stored) == len(rows)
+    for r in rows:
+        event = stored[r.message_id]
+        assert (event.instance_id, event.properties, event.timestamp, event.received_at) == (
+            r.instance_pk, r.properties, r.timestamp, NOW)
