@@ -34,7 +34,7 @@ SCHEDULES: dict[str, Schedule] = {
         "crontab": {"minute": "23", "hour": "3"},
         "expires_seconds": 6 * 3600,
     },
-    # Monday morning, after the 00:07–06:07 rollup runs have settled Sunday's figures.
+    # Monday morning, after the 00:07 to 06:07 rollup runs have settled Sunday's figures.
     "send-weekly-reports": {
         "task": "apps.rollups.tasks.send_weekly_reports",
         "crontab": {"minute": "30", "hour": "6", "day_of_week": "1"},

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from apps.core.sql import db_datetime
+from apps.core.sqltime import db_datetime
 from apps.events.models import Event
 from apps.products.models import Product
 

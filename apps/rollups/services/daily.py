@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 
-from apps.core.sql import db_date, db_datetime, is_postgres
+from apps.core.sqltime import db_date, db_datetime, is_postgres
 from apps.events.models import Event
 from apps.instances.models import Installation, Instance, StatusChange
 from apps.licenses.models import License

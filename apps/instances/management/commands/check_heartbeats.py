@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.core.progress import progress_bar
 from apps.instances.services import instances_check_heartbeats
-from apps.instances.services.heartbeats import DEFAULT_CHUNK_SIZE
+from apps.instances.services.staleness import DEFAULT_CHUNK_SIZE
 
 
 class Command(BaseCommand):

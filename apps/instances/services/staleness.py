@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
-from apps.core.sql import db_datetime, is_postgres, plus_seconds
+from apps.core.sqltime import db_datetime, is_postgres, plus_seconds
 from apps.instances.models import Instance, InstanceStatus, StatusChange
 from apps.products.models import Product
 

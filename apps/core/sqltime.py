@@ -1,4 +1,4 @@
-"""Small helpers for hand-written SQL that must run on PostgreSQL and SQLite alike.
+"""Datetime helpers for hand-written SQL (scheduled jobs) that must run on PostgreSQL and SQLite alike.
 
 Raw cursors do not apply Django's field adapters, so datetimes and dates pass through these to
 be stored and compared exactly as the ORM stores them (SQLite keeps naive UTC text).
