@@ -120,9 +120,10 @@ def rollup_select_sql(*, product_id: int, day: date, start: datetime, end: datet
 
 
 def _outcome_sum(status: str) -> str:
-    # An install's outcome counts on the day it finished (its last step when no finish time was sent).
-    return (f"COALESCE(SUM(CASE WHEN status = '{status}' AND COALESCE(finished_at, last_seen) >= %s "
-            f"AND COALESCE(finished_at, last_seen) < %s THEN 1 ELSE 0 END), 0)")
+    # An outcome counts on the day it happened: success or failure when the run finished, a request
+    # for support at the run's latest step (support does not finish a run).
+    at = "last_seen" if status == "support" else "COALESCE(finished_at, last_seen)"
+    return f"COALESCE(SUM(CASE WHEN status = '{status}' AND {at} >= %s AND {at} < %s THEN 1 ELSE 0 END), 0)"
 
 
 def rollup_upsert_sql(*, product_id: int, day: date, start: datetime, end: datetime,
