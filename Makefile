@@ -37,3 +37,7 @@ lint: install
 
 fleet: migrate
 	$(BIN)/python manage.py simulate_fleet
+
+# Scheduled jobs on 1M instances / 10M events; needs PostgreSQL (DATABASE_URL), see README "Scheduled jobs".
+bench-jobs: install
+	$(BIN)/python bench/jobs.py

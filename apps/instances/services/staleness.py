@@ -1,12 +1,15 @@
 """The heartbeat checker: instances that fell silent become stale, then dead.
 
-Every transition is one set-based conditional UPDATE per chunk (`… WHERE status IN (old)`), and
-its StatusChange is dated when the threshold passed (last_seen + threshold), not when the job ran,
-so a late or repeated run writes exactly the same rows. Two checkers racing never record a change
-twice: on PostgreSQL the chunk's rows are locked (`FOR UPDATE SKIP LOCKED`) and the update, its
-RETURNING and the audit insert are one statement; on SQLite the whole chunk runs under the single
-writer lock. The StatusChange insert is `ON CONFLICT DO NOTHING` on its unique constraint as well.
-Bringing an instance back to `active` is ingest's job (a heartbeat on a stale/dead instance).
+Each transition (new → stale, active → stale, stale → dead) is one set-based conditional UPDATE
+per chunk, `… WHERE status = old AND last_seen < threshold`, and its StatusChange is dated when
+the threshold passed (last_seen + threshold), not when the job ran, so a late or repeated run
+writes exactly the same rows.
+
+Two checkers racing record each change once. On PostgreSQL the update, its RETURNING and the
+audit insert are one statement; a row another checker (or ingest) changed meanwhile fails the
+re-checked `status = old AND last_seen < threshold` and is skipped. On SQLite the chunk runs under
+the single writer lock. The StatusChange insert is also `ON CONFLICT DO NOTHING` on its unique
+constraint. Bringing an instance back to `active` is ingest's job (a heartbeat on a stale/dead one).
 """
 
 from collections.abc import Callable
@@ -34,6 +37,19 @@ class HeartbeatCheck:
         return HeartbeatCheck(stale=self.stale + other.stale, dead=self.dead + other.dead)
 
 
+@dataclass(frozen=True)
+class _Transition:
+    product_id: int
+    old: str
+    new: str
+    after_seconds: int
+    now: datetime
+
+    @property
+    def threshold(self) -> datetime:
+        return self.now - timedelta(seconds=self.after_seconds)
+
+
 def instances_check_heartbeats(*, now: datetime, chunk_size: int = DEFAULT_CHUNK_SIZE,
                                product_ids: list[int] | None = None,
                                progress: Callable[[int], None] | None = None) -> HeartbeatCheck:
@@ -50,23 +66,21 @@ def instances_check_heartbeats(*, now: datetime, chunk_size: int = DEFAULT_CHUNK
         stale_after = product.stale_after_seconds
         # A dead threshold below the stale one would date "dead" before "stale"; never go backwards.
         dead_after = max(product.dead_after, stale_after)
-        stale = _transition(product_id=product.pk, old=[InstanceStatus.NEW, InstanceStatus.ACTIVE],
-                            new=InstanceStatus.STALE, after_seconds=stale_after, now=now,
-                            chunk_size=chunk_size, progress=progress)
-        dead = _transition(product_id=product.pk, old=[InstanceStatus.STALE], new=InstanceStatus.DEAD,
-                           after_seconds=dead_after, now=now, chunk_size=chunk_size, progress=progress)
+        stale = sum(_apply(_Transition(product.pk, old, InstanceStatus.STALE, stale_after, now),
+                           chunk_size=chunk_size, progress=progress)
+                    for old in (InstanceStatus.NEW, InstanceStatus.ACTIVE))
+        dead = _apply(_Transition(product.pk, InstanceStatus.STALE, InstanceStatus.DEAD, dead_after, now),
+                      chunk_size=chunk_size, progress=progress)
         total += HeartbeatCheck(stale=stale, dead=dead)
     return total
 
 
-def _transition(*, product_id: int, old: list[str], new: str, after_seconds: int, now: datetime,
-                chunk_size: int, progress: Callable[[int], None] | None) -> int:
-    """Apply one transition in chunks until a chunk comes back short; returns rows changed."""
+def _apply(transition: _Transition, *, chunk_size: int, progress: Callable[[int], None] | None) -> int:
+    """Run one transition chunk by chunk until a chunk comes back short; returns rows changed."""
     run_chunk = _chunk_postgres if is_postgres() else _chunk_sqlite
     changed = 0
     while True:
-        moved = run_chunk(product_id=product_id, old=old, new=new, after_seconds=after_seconds, now=now,
-                          chunk_size=chunk_size)
+        moved = run_chunk(transition, chunk_size)
         changed += moved
         if progress and moved:
             progress(moved)
@@ -74,59 +88,54 @@ def _transition(*, product_id: int, old: list[str], new: str, after_seconds: int
             return changed
 
 
-def _candidates_sql(old: list[str]) -> str:
-    placeholders = ", ".join(["%s"] * len(old))
-    return (f"SELECT id, status FROM {INSTANCE_TABLE} "
-            f"WHERE product_id = %s AND status IN ({placeholders}) AND last_seen < %s")
+def _candidates_sql(t: _Transition) -> tuple[str, list[object]]:
+    return (f"SELECT id FROM {INSTANCE_TABLE} WHERE product_id = %s AND status = %s AND last_seen < %s",
+            [t.product_id, t.old, db_datetime(t.threshold)])
 
 
-def _chunk_postgres(*, product_id: int, old: list[str], new: str, after_seconds: int, now: datetime,
-                    chunk_size: int) -> int:
-    # SKIP LOCKED: a second checker takes the next rows instead of waiting for (and then
-    # re-checking) the rows the first one is changing; each row is changed by exactly one of them.
-    changed_at, changed_at_params = plus_seconds("i.last_seen", after_seconds)
+def _chunk_postgres(t: _Transition, chunk_size: int) -> int:
+    changed_at, changed_at_params = plus_seconds("last_seen", t.after_seconds)
+    candidates, candidate_params = _candidates_sql(t)
+    # The candidates are planned without the LIMIT (MATERIALIZED), so PostgreSQL reads them
+    # through an index instead of betting on a scan that stops early; `= ANY(ARRAY(…))` then
+    # updates the chunk by primary key. The outer WHERE is re-checked on rows that another
+    # checker or ingest changed meanwhile, which are then left alone.
     sql = f"""
-        WITH picked AS (
-            {_candidates_sql(old)} LIMIT %s FOR UPDATE SKIP LOCKED
-        ), changed AS (
-            UPDATE {INSTANCE_TABLE} AS i
-               SET status = %s, status_changed_at = {changed_at}, updated_at = %s
-              FROM picked
-             WHERE i.id = picked.id
-            RETURNING i.id, picked.status AS old, i.status_changed_at AS at
+        WITH candidates AS MATERIALIZED ({candidates}),
+        changed AS (
+            UPDATE {INSTANCE_TABLE} SET status = %s, status_changed_at = {changed_at}, updated_at = %s
+             WHERE id = ANY(ARRAY(SELECT id FROM candidates LIMIT %s)) AND status = %s AND last_seen < %s
+            RETURNING id, status_changed_at
         ), logged AS (
             INSERT INTO {CHANGE_TABLE} (instance_id, old, new, at)
-            SELECT id, old, %s, at FROM changed
+            SELECT id, %s, %s, status_changed_at FROM changed
             ON CONFLICT (instance_id, new, at) DO NOTHING
         )
         SELECT count(*) FROM changed
     """
-    params = [product_id, *old, now - timedelta(seconds=after_seconds), chunk_size, new, *changed_at_params, now, new]
+    params = [*candidate_params, t.new, *changed_at_params, t.now, chunk_size, t.old, t.threshold, t.old, t.new]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
-def _chunk_sqlite(*, product_id: int, old: list[str], new: str, after_seconds: int, now: datetime,
-                  chunk_size: int) -> int:
+def _chunk_sqlite(t: _Transition, chunk_size: int) -> int:
     # SQLite has one writer at a time and the atomic block takes the write lock up front
     # (transaction_mode IMMEDIATE), so both statements below see the same chunk of rows.
-    changed_at, changed_at_params = plus_seconds("last_seen", after_seconds)
-    cutoff = db_datetime(now - timedelta(seconds=after_seconds))
-    chunk = f"{_candidates_sql(old)} ORDER BY id LIMIT %s"
-    chunk_params = [product_id, *old, cutoff, chunk_size]
+    changed_at, changed_at_params = plus_seconds("last_seen", t.after_seconds)
+    candidates, candidate_params = _candidates_sql(t)
+    # Ordered by id: both statements take exactly the same rows.
+    chunk, chunk_params = f"{candidates} ORDER BY id LIMIT %s", [*candidate_params, chunk_size]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {CHANGE_TABLE} (instance_id, old, new, at) "
-            f"SELECT id, status, %s, {changed_at} FROM {INSTANCE_TABLE} "
-            f"WHERE id IN (SELECT id FROM ({chunk})) "
+            f"SELECT id, %s, %s, {changed_at} FROM {INSTANCE_TABLE} WHERE id IN ({chunk}) "
             f"ON CONFLICT (instance_id, new, at) DO NOTHING",
-            [new, *changed_at_params, *chunk_params],
+            [t.old, t.new, *changed_at_params, *chunk_params],
         )
         cursor.execute(
             f"UPDATE {INSTANCE_TABLE} SET status = %s, status_changed_at = {changed_at}, updated_at = %s "
-            f"WHERE id IN (SELECT id FROM ({chunk}))",
-            [new, *changed_at_params, db_datetime(now), *chunk_params],
+            f"WHERE id IN ({chunk})",
+            [t.new, *changed_at_params, db_datetime(t.now), *chunk_params],
         )
         return cursor.rowcount
-
