@@ -38,6 +38,6 @@ lint: install
 fleet: migrate
 	$(BIN)/python manage.py simulate_fleet
 
-# Scheduled jobs on 1M instances / 10M events; needs PostgreSQL (DATABASE_URL), see README "Scheduled jobs".
+# Scheduled jobs on 1M instances / 10M events; needs an empty PostgreSQL database in BENCH_DATABASE_URL.
 bench-jobs: install
 	$(BIN)/python bench/jobs.py

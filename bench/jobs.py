@@ -1,11 +1,13 @@
 """Benchmark of the scheduled jobs on PostgreSQL: 1,000,000 instances, 10,000,000 events.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/telemetry_bench .venv/bin/python bench/jobs.py
+    createdb telemetry_bench
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/telemetry_bench .venv/bin/python bench/jobs.py
 
-The database must exist and is emptied. The fleet is generated inside PostgreSQL with
-generate_series (secondary indexes and constraints are dropped for the load and rebuilt after),
-then each job is timed next to the equivalent hand-written SQL in the same run, best of
---rounds, with the state reset between runs:
+The database (BENCH_DATABASE_URL, never DATABASE_URL, so a real database is not wiped by
+accident) must exist and is emptied; the script refuses one holding non-bench products.
+The fleet is generated inside PostgreSQL with generate_series (secondary indexes and
+constraints are dropped for the load and rebuilt after), then each job is timed next to the
+equivalent hand-written SQL in the same run, best of --rounds, with the state reset between runs:
 
 - heartbeat check with 1% of the fleet flipping to stale  vs  the bare UPDATE … WHERE statements;
 - one day's rollup (all products, rollup + breakdowns)     vs  the bare SELECT … GROUP BY queries;
@@ -27,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telemetry_site.settings.base")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/telemetry_bench")
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/telemetry_bench")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
@@ -311,6 +313,8 @@ def main() -> None:
     print(f"Database: {connection.settings_dict['NAME']} on PostgreSQL {connection.pg_version // 10000}, "
           f"{os.cpu_count()} CPU(s)")
     call_command("migrate", verbosity=0)
+    if Product.objects.exclude(slug__startswith="bench-").exists():
+        raise SystemExit("this database holds real products; point BENCH_DATABASE_URL at an empty database")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     load_start = time.perf_counter()
     load(now, args.instances, args.events)
