@@ -1,10 +1,11 @@
 """Daily rollups: fleet figures per product and UTC day, computed in the database and replaced.
 
-Per UTC day, in one transaction: one INSERT … SELECT … GROUP BY product upserts every product's
-DailyRollup row, then the day's breakdown rows are deleted and rebuilt with one INSERT … SELECT …
-GROUP BY product, key, so a key that disappeared (an event name whose events were erased, an
-instance that upgraded) does not linger. Re-running a day gives the same rows: replace, never
-increment. Statements name the products explicitly (`product_id IN (…)`) so the day's events are
+Per UTC day, in one transaction: an INSERT … SELECT … GROUP BY product … ON CONFLICT DO UPDATE
+upserts every product's DailyRollup row, then the day's breakdown rows are deleted and rebuilt
+with an INSERT … SELECT … GROUP BY product, key, so a key that disappeared (an event name whose
+events were erased, an instance that upgraded) does not linger. Re-running a day gives the same
+rows: replace, never increment. Each SELECT is staged in a temporary table first (see
+`_insert_select`). Statements name the products (`product_id IN (…)`) so the day's events are
 read through the (product, timestamp) index instead of a scan of the whole table.
 
 Breakdowns of active instances use the instance's current version/edition/os/licence: events do
