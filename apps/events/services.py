@@ -1,22 +1,65 @@
-"""Writes over many events. Retention: events older than their product's retention are deleted.
+"""Writes to the event store: ingest's inserts, and retention.
 
-Deletes run in bounded batches, each its own short transaction, so a large backlog never holds
-locks or builds one huge transaction, and a run stopped half-way (time limit, deploy) keeps what
-it did; the next run carries on. Each batch finds its rows through the (product, timestamp) index.
-The events table is not partitioned: see README "Scheduled jobs" for why.
+Retention deletes in bounded batches, each its own short transaction, so a large backlog never
+holds locks or builds one huge transaction, and a run stopped half-way (time limit, deploy) keeps
+what it did; the next run carries on. Each batch finds its rows through the (product, timestamp)
+index. The events table is not partitioned: see README "Scheduled jobs" for why.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 
-from apps.core.sqltime import db_datetime, is_postgres
+from apps.core import sql
 from apps.events.models import Event
 from apps.products.models import Product
 
+# Events deleted per retention transaction.
 DEFAULT_BATCH_SIZE = 10_000
-EVENTS = Event._meta.db_table
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    instance_pk: int | None
+    kind: str
+    name: str
+    message_id: str
+    timestamp: datetime
+    properties: dict[str, Any]
+
+
+def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: datetime) -> set[str]:
+    """Insert events whose message id is new for the product; return the message ids actually stored.
+
+    `ON CONFLICT DO NOTHING … RETURNING` makes the unique constraint the dedupe: a retried request,
+    or two identical requests racing, store each message once and both learn which were new.
+    Rows are sorted by message id so concurrent batches take index locks in one order.
+    """
+    if not rows:
+        return set()
+    ordered = sorted(rows, key=lambda row: row.message_id)
+    columns = ", ".join(sql.column(name) for name in (
+        "product_id", "instance_id", "kind", "name", "message_id", "timestamp", "received_at", "properties"))
+    placeholders = f"%s, %s, %s, %s, %s, %s, %s, {sql.cast('%s', 'jsonb')}"
+    received = sql.dt_param(received_at)
+    stored: set[str] = set()
+    with connection.cursor() as cursor:
+        for chunk in sql.chunks(ordered, 8):
+            params: list[Any] = []
+            for row in chunk:
+                params += [product_id, row.instance_pk, row.kind, row.name, row.message_id,
+                           sql.dt_param(row.timestamp), received, sql.json_param(row.properties)]
+            cursor.execute(
+                f"INSERT INTO {sql.table(Event)} ({columns}) VALUES {sql.values_rows(len(chunk), placeholders)} "
+                f"ON CONFLICT (product_id, message_id) DO NOTHING RETURNING message_id",
+                params,
+            )
+            stored.update(message_id for (message_id,) in cursor.fetchall())
+    return stored
+
 
 
 def events_purge_expired(*, now: datetime, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -29,7 +72,7 @@ def events_purge_expired(*, now: datetime, batch_size: int = DEFAULT_BATCH_SIZE,
     deleted = 0
     for product in products.only("pk", "retention_days"):
         cutoff = product.retention_cutoff(now)
-        delete_batch = _delete_batch_postgres if is_postgres() else _delete_batch_sqlite
+        delete_batch = _delete_batch_postgres if sql.is_postgres() else _delete_batch_sqlite
         after: datetime | None = None
         while True:
             removed, after = delete_batch(product_id=product.pk, after=after, cutoff=cutoff, batch_size=batch_size)
@@ -50,17 +93,17 @@ def _delete_batch_postgres(*, product_id: int, after: datetime | None, cutoff: d
     batch up by primary key (`IN (…)` may be planned as a hash join over the whole table).
     """
     since, params = ("AND timestamp >= %s", [after]) if after else ("", [])
-    sql = f"""
+    statement = f"""
         WITH gone AS (
-            DELETE FROM {EVENTS} WHERE id = ANY(ARRAY(
-                SELECT id FROM {EVENTS} WHERE product_id = %s {since} AND timestamp < %s
+            DELETE FROM {sql.table(Event)} WHERE id = ANY(ARRAY(
+                SELECT id FROM {sql.table(Event)} WHERE product_id = %s {since} AND timestamp < %s
                  ORDER BY timestamp LIMIT %s))
             RETURNING timestamp
         )
         SELECT count(*), max(timestamp) FROM gone
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [product_id, *params, cutoff, batch_size])
+        cursor.execute(statement, [product_id, *params, cutoff, batch_size])
         removed, newest = cursor.fetchone()
     return removed, newest or after
 
@@ -69,7 +112,7 @@ def _delete_batch_sqlite(*, product_id: int, after: datetime | None, cutoff: dat
                          batch_size: int) -> tuple[int, datetime | None]:
     # SQLite removes index entries with the row, so restarting from the oldest costs nothing.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {EVENTS} WHERE id IN ("
-                       f"SELECT id FROM {EVENTS} WHERE product_id = %s AND timestamp < %s LIMIT %s)",
-                       [product_id, db_datetime(cutoff), batch_size])
+        cursor.execute(f"DELETE FROM {sql.table(Event)} WHERE id IN ("
+                       f"SELECT id FROM {sql.table(Event)} WHERE product_id = %s AND timestamp < %s LIMIT %s)",
+                       [product_id, sql.dt_param(cutoff), batch_size])
         return cursor.rowcount, None

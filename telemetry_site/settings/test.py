@@ -10,6 +10,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TELEMETRY_HASH_KEY = "test-hash-key"
 DEBUG = False
+# Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
+TELEMETRY_PRODUCT_CACHE_SECONDS = 0
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 # A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:
@@ -19,6 +21,8 @@ if not REDIS_URL:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without it kombu keeps its exchange tables in ./control, wherever the worker started.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 # Scheduled jobs: the SQLite test database is a file (not in-memory) so a Celery worker process

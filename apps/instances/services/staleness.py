@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
-from apps.core.sqltime import db_datetime, is_postgres, plus_seconds
+from apps.core import sql
 from apps.instances.models import Instance, InstanceStatus, StatusChange
 from apps.products.models import Product
 
@@ -77,7 +77,7 @@ def instances_check_heartbeats(*, now: datetime, chunk_size: int = DEFAULT_CHUNK
 
 def _apply(transition: _Transition, *, chunk_size: int, progress: Callable[[int], None] | None) -> int:
     """Run one transition chunk by chunk until a chunk comes back short; returns rows changed."""
-    run_chunk = _chunk_postgres if is_postgres() else _chunk_sqlite
+    run_chunk = _chunk_postgres if sql.is_postgres() else _chunk_sqlite
     changed = 0
     while True:
         moved = run_chunk(transition, chunk_size)
@@ -90,17 +90,17 @@ def _apply(transition: _Transition, *, chunk_size: int, progress: Callable[[int]
 
 def _candidates_sql(t: _Transition) -> tuple[str, list[object]]:
     return (f"SELECT id FROM {INSTANCE_TABLE} WHERE product_id = %s AND status = %s AND last_seen < %s",
-            [t.product_id, t.old, db_datetime(t.threshold)])
+            [t.product_id, t.old, sql.dt_param(t.threshold)])
 
 
 def _chunk_postgres(t: _Transition, chunk_size: int) -> int:
-    changed_at, changed_at_params = plus_seconds("last_seen", t.after_seconds)
+    changed_at, changed_at_params = sql.plus_seconds("last_seen", t.after_seconds)
     candidates, candidate_params = _candidates_sql(t)
     # The candidates are planned without the LIMIT (MATERIALIZED), so PostgreSQL reads them
     # through an index instead of betting on a scan that stops early; `= ANY(ARRAY(…))` then
     # updates the chunk by primary key. The outer WHERE is re-checked on rows that another
     # checker or ingest changed meanwhile, which are then left alone.
-    sql = f"""
+    statement = f"""
         WITH candidates AS MATERIALIZED ({candidates}),
         changed AS (
             UPDATE {INSTANCE_TABLE} SET status = %s, status_changed_at = {changed_at}, updated_at = %s
@@ -115,14 +115,14 @@ def _chunk_postgres(t: _Transition, chunk_size: int) -> int:
     """
     params = [*candidate_params, t.new, *changed_at_params, t.now, chunk_size, t.old, t.threshold, t.old, t.new]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         return cursor.fetchone()[0]
 
 
 def _chunk_sqlite(t: _Transition, chunk_size: int) -> int:
     # SQLite has one writer at a time and the atomic block takes the write lock up front
     # (transaction_mode IMMEDIATE), so both statements below see the same chunk of rows.
-    changed_at, changed_at_params = plus_seconds("last_seen", t.after_seconds)
+    changed_at, changed_at_params = sql.plus_seconds("last_seen", t.after_seconds)
     candidates, candidate_params = _candidates_sql(t)
     # Ordered by id: both statements take exactly the same rows.
     chunk, chunk_params = f"{candidates} ORDER BY id LIMIT %s", [*candidate_params, chunk_size]
@@ -136,6 +136,6 @@ def _chunk_sqlite(t: _Transition, chunk_size: int) -> int:
         cursor.execute(
             f"UPDATE {INSTANCE_TABLE} SET status = %s, status_changed_at = {changed_at}, updated_at = %s "
             f"WHERE id IN ({chunk})",
-            [t.new, *changed_at_params, db_datetime(t.now), *chunk_params],
+            [t.new, *changed_at_params, sql.dt_param(t.now), *chunk_params],
         )
         return cursor.rowcount

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from apps.core.sqltime import db_date, db_datetime, is_postgres
+from apps.core import sql
 from apps.events.models import Event
 from apps.instances.models import Installation, Instance, StatusChange
 from apps.licenses.models import License
@@ -78,14 +78,14 @@ def rollups_build(*, days: Iterable[date], now: datetime, product_ids: list[int]
 def rollup_build_day(*, product_ids: list[int], day: date, now: datetime) -> None:
     start, end = day_bounds(day)
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_postgres():
+        if sql.is_postgres():
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK_NAMESPACE, day.toordinal()])
         select, params = rollup_select_sql(product_ids=product_ids, day=day, start=start, end=end, now=now)
         updates = ", ".join(f"{column} = excluded.{column}" for column in ROLLUP_COLUMNS)
         _insert_select(cursor, table=ROLLUPS, columns=["product_id", "day", *ROLLUP_COLUMNS], select=select,
                        params=params, on_conflict=f"(product_id, day) DO UPDATE SET {updates}")
         cursor.execute(f"DELETE FROM {BREAKDOWNS} WHERE day = %s AND product_id IN ({_marks(product_ids)})",
-                       [db_date(day), *product_ids])
+                       [sql.date_param(day), *product_ids])
         select, params = breakdown_select_sql(product_ids=product_ids, day=day, start=start, end=end)
         _insert_select(cursor, table=BREAKDOWNS, columns=BREAKDOWN_COLUMNS, select=select, params=params,
                        on_conflict="(product_id, day, dimension, key) "
@@ -115,9 +115,9 @@ def _marks(values: list[int]) -> str:
 def rollup_select_sql(*, product_ids: list[int], day: date, start: datetime, end: datetime,
                       now: datetime) -> tuple[str, list[object]]:
     """One row per product for the day, in DailyRollup's column order (product, day, figures…)."""
-    ps, s, e = product_ids, db_datetime(start), db_datetime(end)
+    ps, s, e = product_ids, sql.dt_param(start), sql.dt_param(end)
     among = f"product_id IN ({_marks(ps)})"
-    sql = f"""
+    statement = f"""
         SELECT p.id AS product_id, %s AS day,
                COALESCE(ev.active, 0) AS active_instances, COALESCE(nw.n, 0) AS new_instances,
                COALESCE(sc.stale, 0) AS stale_instances, COALESCE(sc.dead, 0) AS dead_instances,
@@ -154,8 +154,8 @@ def rollup_select_sql(*, product_ids: list[int], day: date, start: datetime, end
                       GROUP BY product_id) AS ins ON ins.product_id = p.id
          WHERE p.id IN ({_marks(ps)})
     """
-    params = [db_date(day), db_datetime(now), *ps, s, e, *ps, s, e, s, e, s, e, *([s, e] * 3), *ps, *ps]
-    return sql, params
+    params = [sql.date_param(day), sql.dt_param(now), *ps, s, e, *ps, s, e, s, e, s, e, *([s, e] * 3), *ps, *ps]
+    return statement, params
 
 
 def _outcome_sum(status: str) -> str:
@@ -172,14 +172,14 @@ def breakdown_select_sql(*, product_ids: list[int], day: date, start: datetime,
     The day's active instances are grouped once by every attribute together (a few hundred
     combinations at most), and each dimension is summed from that small set.
     """
-    ps, d, s, e = product_ids, db_date(day), db_datetime(start), db_datetime(end)
+    ps, d, s, e = product_ids, sql.date_param(day), sql.dt_param(start), sql.dt_param(end)
     among = f"product_id IN ({_marks(ps)})"
     by_attribute = " UNION ALL ".join(
         f"SELECT product_id, %s AS day, '{dimension}' AS dimension, {dimension} AS key, SUM(n) AS count, "
         f"SUM(n) AS instances FROM combos GROUP BY product_id, {dimension}"
         for dimension in ("version", "edition", "os", "license_type")
     )
-    sql = f"""
+    statement = f"""
         WITH combos AS MATERIALIZED (
             SELECT i.product_id, i.version, i.edition, i.os, COALESCE(l.type, '') AS license_type, COUNT(*) AS n
               FROM {INSTANCES} AS i LEFT JOIN {LICENSES} AS l ON l.id = i.license_id
@@ -194,4 +194,4 @@ def breakdown_select_sql(*, product_ids: list[int], day: date, start: datetime,
          GROUP BY product_id, name
     """
     params = [*ps, s, e, *([d] * 4), d, *ps, s, e]
-    return sql, params
+    return statement, params
