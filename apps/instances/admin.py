@@ -1,13 +1,19 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from apps.core.admin_utils import NoCountPaginator
 
+from . import page_selectors
 from .models import (
     CollectionChange,
     CollectionLevel,
@@ -22,24 +28,6 @@ from .services import instances_set_collection
 class CollectionForm(forms.Form):
     level = forms.ChoiceField(choices=CollectionLevel.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
-
-
-class StatusChangeInline(admin.TabularInline):
-    model = StatusChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("old", "new", "at")
-    ordering = ("-at",)
-    max_num = 0
-
-
-class CollectionChangeInline(admin.TabularInline):
-    model = CollectionChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("at", "old", "new", "reason", "changed_by")
-    ordering = ("-at",)
-    max_num = 0
 
 
 @admin.register(Instance)
@@ -57,8 +45,74 @@ class InstanceAdmin(admin.ModelAdmin):
               "dropped_count", "ip_hash", "metrics", "created_at", "updated_at")
     paginator = NoCountPaginator
     show_full_result_count = False
-    inlines = [StatusChangeInline, CollectionChangeInline]
+    show_facets = admin.ShowFacets.NEVER
     actions = ["set_collection_level"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # instances exist because they pinged; ingest creates them
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("<path:object_id>/collection/", self.admin_site.admin_view(self.collection_view),
+                 name="instances_instance_collection"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The instance page: bounded reads (history, versions, a page of events), nothing to edit but
+        the collection level, which has its own form and audit trail."""
+        instance = page_selectors.instance_for_page(pk=object_id) if object_id.isdigit() else None
+        if instance is None:
+            raise Http404("No such instance")
+        if not self.has_view_or_change_permission(request, instance):
+            raise PermissionDenied
+        events = page_selectors.instance_events_page(instance=instance, page=request.GET.get("events", 1))
+        return TemplateResponse(request, "admin/instances/instance/page.html", {
+            **self.admin_site.each_context(request),
+            "title": f"{instance.product.name} instance {instance.instance_id}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": instance,
+            "instance": instance,
+            "status_history": page_selectors.instance_status_history(instance=instance),
+            "versions": page_selectors.instance_versions_seen(instance=instance),
+            "metrics": page_selectors.flatten_metrics(instance.metrics),
+            "events": events,
+            "collection_history": page_selectors.instance_collection_history(instance=instance),
+            "installations": page_selectors.instance_installations(instance=instance),
+            "collection_form": CollectionForm(initial={"level": instance.collection}),
+            "can_change": self.has_change_permission(request, instance),
+            "can_delete": self.has_delete_permission(request, instance),
+            "outdated": instance.product.is_outdated(instance.version),
+            **(extra_context or {}),
+        })
+
+    @staticmethod
+    def _page_url(pk: int) -> str:
+        return reverse("admin:instances_instance_change", args=[pk])
+
+    def collection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return require_POST(self._change_collection)(request, object_id)
+
+    def _change_collection(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        instance = Instance.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if instance is None:
+            raise Http404("No such instance")
+        if not self.has_change_permission(request, instance):
+            raise PermissionDenied
+        form = CollectionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Choose a level and give a reason.", messages.ERROR)
+            return HttpResponseRedirect(self._page_url(instance.pk))
+        changed = instances_set_collection(
+            instance_ids=[instance.pk], level=form.cleaned_data["level"], reason=form.cleaned_data["reason"],
+            user=request.user, now=timezone.now())
+        if changed:
+            self.message_user(request, f"Collection level set to {form.cleaned_data['level']}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"The level already was {form.cleaned_data['level']}.", messages.INFO)
+        return HttpResponseRedirect(self._page_url(instance.pk))
 
     @admin.action(description="Set the collection level of the selected instances…")
     def set_collection_level(self, request: HttpRequest, queryset: QuerySet[Instance]) -> HttpResponse | None:
