@@ -9,9 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from apps.core.admin_utils import NoCountPaginator
+from apps.core.admin_utils import NoCountPaginator, recent_filter
 
 from . import page_selectors
 from .models import (
@@ -32,11 +33,12 @@ class CollectionForm(forms.Form):
 
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
-    list_display = ("instance_id", "product", "status", "version", "edition", "os", "collection",
-                    "last_seen", "first_seen")
-    list_filter = ("product", "status", "collection", "edition", "os")
-    search_fields = ("=instance_id", "version")
-    list_select_related = ("product",)
+    list_display = ("instance_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
+                    "license", "last_seen", "first_seen")
+    list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"), "edition", "os")
+    search_fields = ("=instance_id", "=version")
+    search_help_text = "Exact instance id or version."
+    list_select_related = ("product", "license")
     readonly_fields = ("product", "instance_id", "first_seen", "last_seen", "status", "status_changed_at",
                        "collection", "ip_hash", "license", "heartbeat_count", "dropped_count", "metrics",
                        "created_at", "updated_at")
@@ -48,8 +50,19 @@ class InstanceAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     actions = ["set_collection_level"]
 
+    class Media:
+        css = {"all": ["telemetry/admin.css"]}
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # instances exist because they pinged; ingest creates them
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, instance: Instance) -> str:
+        return format_html('<span class="badge {}">{}</span>', instance.status, instance.status)
+
+    @admin.display(description="collection", ordering="collection")
+    def collection_badge(self, instance: Instance) -> str:
+        return format_html('<span class="badge {}">{}</span>', instance.collection, instance.collection)
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -137,14 +150,19 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(Installation)
 class InstallationAdmin(admin.ModelAdmin):
-    list_display = ("install_id", "product", "status", "os", "started_at", "finished_at", "instance")
-    list_filter = ("product", "status", "os")
+    list_display = ("install_id", "product", "status", "os", "started_at", "finished_at", "instance", "error")
+    list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
     search_fields = ("=install_id",)
+    search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
     readonly_fields = ("product", "install_id", "status", "os", "started_at", "finished_at", "last_seen",
                        "error", "instance", "created_at", "updated_at")
     paginator = NoCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # installations are built from install-script pings
 
 
 @admin.register(StatusChange)
@@ -156,6 +174,7 @@ class StatusChangeAdmin(admin.ModelAdmin):
     readonly_fields = ("instance", "old", "new", "at")
     paginator = NoCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
 
 @admin.register(CollectionChange)

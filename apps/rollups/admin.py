@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from apps.core.admin_utils import NoCountPaginator
 
@@ -25,13 +26,23 @@ class DailyBreakdownAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in DailyBreakdown._meta.fields]
     paginator = NoCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ("product", "kind", "period_start", "period_end", "created_at", "sent_at")
-    list_filter = ("product", "kind")
+    list_display = ("product", "kind", "period_start", "period_end", "created_at", "sent_at", "sent_to")
+    list_filter = ("product", "kind", "period_end")
     search_fields = ("product__slug", "body")
     list_select_related = ("product",)
-    readonly_fields = ("product", "kind", "period_start", "period_end", "created_at", "content", "body",
+    readonly_fields = ("product", "kind", "period_start", "period_end", "created_at", "report", "content",
                        "sent_to", "sent_at")
+    exclude = ("body",)
+    date_hierarchy = "period_end"
+
+    def has_add_permission(self, request: object) -> bool:
+        return False  # reports are built by send_reports from the rollups
+
+    @admin.display(description="Report")
+    def report(self, report: Report) -> str:
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', report.body or "(empty)")

@@ -25,7 +25,7 @@
           { label: "active", data: d.activity.active_instances, borderColor: color(0), backgroundColor: color(0, 0.15), fill: true, tension: 0.25, pointRadius: 0 },
           { label: "new", data: d.activity.new_instances, borderColor: color(1), tension: 0.25, pointRadius: 0 },
         ] },
-        options: { scales: { x: timeAxis(d.activity.labels), y: { beginAtZero: true } } },
+        options: { scales: { x: timeAxis(d.activity.labels), y: { beginAtZero: true, ticks: { precision: 0 } } } },
       };
     },
     versions(d) {
@@ -33,7 +33,7 @@
         type: "line",
         data: { labels: d.versions.labels, datasets: d.versions.datasets.map((s, i) => ({
           label: s.label, data: s.data, fill: true, pointRadius: 0, tension: 0.2,
-          borderColor: s.label === "other" ? "#a8a29e" : color(i), backgroundColor: s.label === "other" ? "rgba(168,162,158,0.5)" : color(i, 0.55),
+          borderColor: s.label === "other" ? "#a8a29e" : color(i), backgroundColor: s.label === "other" ? "rgba(168,162,158,0.6)" : color(i, 0.75),
         })) },
         options: { interaction: { mode: "index", intersect: false },
           scales: { x: timeAxis(d.versions.labels), y: { stacked: true, beginAtZero: true } } },
@@ -50,7 +50,7 @@
           { label: "went stale", data: neg(a.stale_instances), backgroundColor: color(2) },
           { label: "went dead", data: neg(a.dead_instances), backgroundColor: "#6b7280" },
         ] },
-        options: { scales: { x: { ...timeAxis(a.labels), stacked: true }, y: { stacked: true } },
+        options: { scales: { x: { ...timeAxis(a.labels), stacked: true }, y: { stacked: true, ticks: { precision: 0 } } },
           plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${Math.abs(c.raw)}` } } } },
       };
     },
