@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install lint migrate fleet bench-ingest bench-jobs
+.PHONY: run test install lint migrate fleet bench-ingest bench-jobs bench-dashboard
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -37,3 +37,6 @@ lint: install
 
 fleet: migrate
 	$(BIN)/python manage.py simulate_fleet
+
+bench-dashboard: install
+	$(BIN)/python bench/dashboard.py

@@ -18,6 +18,7 @@ class EventAdmin(admin.ModelAdmin):
                        "properties")
     raw_id_fields = ("instance",)
     paginator = NoCountPaginator
+    list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 

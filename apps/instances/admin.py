@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.core.admin_utils import NoCountPaginator, recent_filter
+from apps.rollups.admin import breakdown_values_filter
 
 from . import page_selectors
 from .models import (
@@ -35,7 +36,9 @@ class CollectionForm(forms.Form):
 class InstanceAdmin(admin.ModelAdmin):
     list_display = ("instance_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
                     "license", "last_seen", "first_seen")
-    list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"), "edition", "os")
+    list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
+                   breakdown_values_filter("edition", "edition", "edition"),
+                   breakdown_values_filter("os", "os", "operating system"))
     search_fields = ("=instance_id", "=version")
     search_help_text = "Exact instance id or version."
     list_select_related = ("product", "license")
@@ -46,6 +49,7 @@ class InstanceAdmin(admin.ModelAdmin):
               "context", "collection", "license", "first_seen", "last_seen", "heartbeat_count",
               "dropped_count", "ip_hash", "metrics", "created_at", "updated_at")
     paginator = NoCountPaginator
+    list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = ["set_collection_level"]
