@@ -1,0 +1,33 @@
+"""Production settings fail fast without real secrets; local defaults need no service at all."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean.update(env, DJANGO_SETTINGS_MODULE="telemetry_site.settings.production")
+    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("env", "complaint"), [
+    ({"ALLOWED_HOSTS": "telemetry.example.com"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "dev-insecure-only-for-local-use", "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "k" * 40}, "ALLOWED_HOSTS"),
+])
+def test_production_refuses_to_start_without_secrets(env: dict[str, str], complaint: str) -> None:
+    result = _load_production(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and complaint in result.stderr
+
+
+def test_production_starts_with_secrets() -> None:
+    result = _load_production({"SECRET_KEY": "k" * 40, "ALLOWED_HOSTS": "telemetry.example.com"})
+    assert result.returncode == 0, result.stderr
