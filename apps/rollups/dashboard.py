@@ -121,8 +121,9 @@ def latest_snapshot(*, product: Product, span: DateRange) -> dict[str, Any]:
     for row in (DailyBreakdown.objects.filter(product=product, dimension__in=SNAPSHOT_DIMENSIONS, day=last_day)
                 .order_by("dimension", "-count", "key").values("day", "dimension", "key", "count")):
         snapshot["day"] = row["day"]
-        unnamed = "no licence" if row["dimension"] == DailyBreakdown.Dimension.LICENSE_TYPE else "unknown"
-        snapshot[row["dimension"]].append({"label": row["key"] or unnamed, "count": row["count"]})
+        if row["key"] or row["dimension"] == DailyBreakdown.Dimension.LICENSE_TYPE:
+            # Unknown editions and systems are left out; instances without a licence type are a slice.
+            snapshot[row["dimension"]].append({"label": row["key"] or "none or unknown", "count": row["count"]})
     return snapshot
 
 

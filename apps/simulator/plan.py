@@ -65,12 +65,13 @@ def make_plans(*, rng: random.Random, count: int, window_start: datetime, now: d
     plans = []
     span = now - window_start
     for index in range(count):
-        installed_here = rng.random() < 0.35
+        installed_here = index == 0 or rng.random() < 0.35
         start = (window_start + span * rng.uniform(0.0, 0.85)) if installed_here else \
             window_start - timedelta(days=rng.uniform(1, 120))
         start = start.replace(microsecond=0)
         stop = gap = None
-        roll = rng.random()
+        # Every fleet of four or more has at least one instance that stops and one that comes back.
+        roll = {1: 0.0, 2: 0.2}.get(index, rng.random())
         if roll < 0.12:
             stop = max(start, window_start) + (now - max(start, window_start)) * rng.uniform(0.2, 0.8)
         elif roll < 0.27:
@@ -79,7 +80,7 @@ def make_plans(*, rng: random.Random, count: int, window_start: datetime, now: d
         plans.append(InstancePlan(
             index=index, uid=id_factory(rng), start=start, stop=stop, gap=gap,
             versions=_versions(rng, releases, start, now),
-            install_failures=1 if rng.random() < 0.2 else 0, installed_here=installed_here,
+            install_failures=1 if rng.random() < 0.25 else 0, installed_here=installed_here,
             phase=timedelta(minutes=rng.randrange(0, 120))))
     return plans
 

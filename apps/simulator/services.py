@@ -1,6 +1,7 @@
 """simulate_fleet's work: products, releases and notices, then a replayed history through ingest,
 then the scheduled jobs (heartbeat check, rollups, reports) so every admin page has data."""
 
+import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management import call_command, get_commands
+from django.utils.module_loading import import_string
 
 from apps.products.models import Notice, Product, Release
 
@@ -53,6 +55,17 @@ def _run_job(name: str, result: SimulationResult, *args: Any, **options: Any) ->
     result.jobs_run.append(name)
 
 
+def _checker_at() -> Callable[[datetime], None] | None:
+    """The heartbeat checker as of a simulated time, run between replayed days so instances that fall
+    silent turn stale/dead while it happens and their comeback is recorded by ingest as a resurrection.
+    The `check_heartbeats` command always checks at the real time, hence the service itself."""
+    try:
+        check = import_string("apps.instances.services.instances_check_heartbeats")
+    except ImportError:
+        return None
+    return lambda at: check(now=at)
+
+
 def fleet_simulate(*, slugs: list[str], instances: int, days: int, seed: int, now: datetime,
                    progress: Callable[[str], None] = lambda message: None) -> SimulationResult:
     window_start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -67,10 +80,15 @@ def fleet_simulate(*, slugs: list[str], instances: int, days: int, seed: int, no
         streams.append((product, records))
     sender = Sender()
     result = SimulationResult(products, instances * len(products), sender.stats)
-    replay(sender=sender, streams=streams, window_start=window_start, now=now)
+    checker = _checker_at()
+    if checker is None:
+        result.jobs_missing.append("heartbeat checker between days")
+    replay(sender=sender, streams=streams, window_start=window_start, now=now, on_day_end=checker)
     progress(f"sent {sender.stats.records} records in {sender.stats.requests} requests")
-    _run_job("check_heartbeats", result)
-    _run_job("build_rollups", result, **{"from": window_start.date().isoformat(), "to": now.date().isoformat()})
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO(), "verbosity": 0}
+    _run_job("check_heartbeats", result, **quiet)
+    _run_job("build_rollups", result, "--from", window_start.date().isoformat(), "--to", now.date().isoformat(),
+             **quiet)
     for product in products:
-        _run_job("send_reports", result, product=product.slug)
+        _run_job("send_reports", result, "--product", product.slug, **quiet)
     return result

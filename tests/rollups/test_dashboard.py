@@ -53,7 +53,7 @@ def test_dashboard_reads_rollups_for_the_range() -> None:
     assert board.events[0] == {"name": "login", "count": 5 * 23, "instance_days": 5 * 13}
     assert board.snapshot["day"] == TODAY
     assert {r["label"] for r in board.snapshot[DailyBreakdown.Dimension.LICENSE_TYPE]} == {
-        "no licence", "DEV", "ENTERPRISE"}
+        "none or unknown", "DEV", "ENTERPRISE"}
     assert board.statuses == {InstanceStatus.NEW: 4, InstanceStatus.ACTIVE: 8, InstanceStatus.STALE: 4,
                               InstanceStatus.DEAD: 4}
     assert board.report == fleet.reports[0]

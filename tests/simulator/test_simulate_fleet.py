@@ -39,7 +39,7 @@ def test_products_releases_and_notices(output: str) -> None:
 
 
 def test_instances_have_history_spread_over_the_days(output: str) -> None:
-    for slug in ("appsmith", "hasura", "flowfuse"):
+    for slug in ("appsmith", "hasura", "flowfuse", "wasp"):
         instances = Instance.objects.filter(product__slug=slug)
         assert 4 <= instances.count() <= 6, slug
         span = Event.objects.filter(product__slug=slug, kind=EventKind.HEARTBEAT).aggregate(
@@ -54,7 +54,8 @@ def test_installs_licences_statuses_and_events(output: str) -> None:
     assert funnel.get("succeeded") and funnel.get("failed"), funnel
     assert License.objects.filter(product__slug="flowfuse").exists()
     assert Instance.objects.filter(product__slug="flowfuse", license__isnull=False).exists()
-    assert Event.objects.filter(product__slug="wasp", name="cli").exists()
+    assert Instance.objects.filter(product__slug="wasp").exists()  # a Wasp instance is a CLI installation
+    assert Installation.objects.filter(product__slug="wasp").exists()
     assert Event.objects.filter(product__slug="appsmith", kind=EventKind.EVENT).exists()
     assert Instance.objects.exclude(status="active").exists()
 

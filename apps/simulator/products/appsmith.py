@@ -54,7 +54,7 @@ def _install_funnel(rng: random.Random, plan: InstancePlan | None, at: datetime)
     for attempt in range(failures + (1 if plan else 0)):
         install_id, ip = uid(rng), _ip(rng)
         steps = ["Installation Started"]
-        steps += ["Installation Errors"] + (["Installation Support"] if rng.random() < 0.4 else []) \
+        steps += ["Installation Errors"] + (["Installation Support"] if rng.random() < 0.3 else []) \
             if attempt < failures else ["Installation Success"]
         for step in steps:
             properties: dict[str, Any] = {"os": os_name}
@@ -124,6 +124,6 @@ def records(*, rng: random.Random, plans: list[InstancePlan], window_start: date
             out.append(_keep_alive(rng, plan, when))
             if n % 6 == 0:  # usage clusters around a few keep-alives a day
                 out += [r for r in _usage(rng, plan, when) if r.at <= now]
-    for _ in range(max(1, len(plans) // 6)):  # installs that never became an instance
+    for _ in range(max(2, len(plans) // 4)):  # installs that never became an instance
         out += _install_funnel(rng, None, window_start + (now - window_start) * rng.uniform(0.05, 0.95))
     return out

@@ -64,7 +64,8 @@ def records(*, rng: random.Random, plans: list[InstancePlan], window_start: date
         times = [plan.start, *plan.heartbeat_times(interval, window_start, now)]
         for day, when in enumerate(times):
             payload = _payload(rng, plan, when, day)
-            is_latest = day == len(times) - 1 and plan.alive_at(now - timedelta(hours=1)) and now - when < interval
+            # The latest ping of a live instance, if due today, arrives now through FlowFuse's own endpoint.
+            is_latest = day == len(times) - 1 and plan.alive_at(now - timedelta(hours=1)) and when.date() == now.date()
             out.append(Record(now, FLOWFUSE, payload) if is_latest else Record(when, NATIVE, _native(plan, when,
                                                                                                     payload, rng)))
     return out

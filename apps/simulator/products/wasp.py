@@ -1,15 +1,16 @@
-"""Wasp: the CLI reports through PostHog (seeds/004), so it goes to PostHog's /batch/ endpoint.
+"""Wasp (seeds/004): the CLI's pings, posted to /api/v1/ingest/wasp the way the CLI sends them to
+PostHog (`{"event": "cli" | "install", "properties": {...}, "timestamp", "uuid"}`).
 
-CLI events ("cli") carry distinct_id, project_hash, is_build, deploy_cmd_args, wasp_version, os and
-context, at most twice per 12 hours per user; install.sh sends one "install" event with a random
-distinct_id and the os.
+CLI events carry distinct_id (the CLI installation), project_hash, is_build, deploy_cmd_args,
+wasp_version, os and context, at most twice per 12 hours; install.sh sends one "install" event
+with a random distinct_id and the os.
 """
 
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..fleet import POSTHOG, Record
+from ..fleet import WASP, Record
 from ..plan import InstancePlan, hex_id, uid
 
 SLUG = "wasp"
@@ -23,8 +24,7 @@ DEPLOY_ARGS = ["", "", "", "fly;deploy", "fly;setup", "fly;create-db", "fly;cmd"
 
 
 def _capture(rng: random.Random, event: str, when: datetime, properties: dict[str, Any]) -> dict[str, Any]:
-    return {"event": event, "properties": {**properties, "$lib": "wasp-cli"}, "timestamp": when.isoformat(),
-            "uuid": uid(rng), "distinct_id": properties["distinct_id"]}
+    return {"event": event, "properties": properties, "timestamp": when.isoformat(), "uuid": uid(rng)}
 
 
 def _cli(rng: random.Random, plan: InstancePlan, when: datetime, is_build: bool) -> dict[str, Any]:
@@ -43,9 +43,9 @@ def records(*, rng: random.Random, plans: list[InstancePlan], window_start: date
                           context="CI" if rng.random() < 0.15 else rng.choice(["", "", "gitpod", "replit"]))
         if plan.installed_here:
             at = plan.start - timedelta(minutes=5)
-            out.append(Record(at, POSTHOG, _capture(rng, "install", at, {
+            out.append(Record(at, WASP, _capture(rng, "install", at, {
                 "distinct_id": str(rng.getrandbits(80)), "os": plan.extra["os"]})))
         for when in [plan.start, *plan.heartbeat_times(interval, window_start, now)]:
             if rng.random() < 0.75:  # developers do not run wasp every half day
-                out.append(Record(when, POSTHOG, _cli(rng, plan, when, is_build=rng.random() < 0.2)))
+                out.append(Record(when, WASP, _cli(rng, plan, when, is_build=rng.random() < 0.2)))
     return out
