@@ -98,7 +98,7 @@ def version_adoption(*, product: Product, span: DateRange) -> dict[str, Any]:
     for row in rows:
         grid.setdefault(row["series"], {})[row["day"]] = row["n"]
     days = span.days
-    return {"labels": [day.isoformat() for day in days], "top": len(top), "datasets": [
+    return {"labels": [day.isoformat() for day in days], "top": len(top), "has_other": OTHER in grid, "datasets": [
         {"label": _label(key), "data": [grid[key].get(day, 0) for day in days]}
         for key in sorted(grid, key=_version_sort_key)]}
 

@@ -36,7 +36,7 @@
           borderColor: s.label === "other" ? "#a8a29e" : color(i), backgroundColor: s.label === "other" ? "rgba(168,162,158,0.6)" : color(i, 0.75),
         })) },
         options: { interaction: { mode: "index", intersect: false },
-          scales: { x: timeAxis(d.versions.labels), y: { stacked: true, beginAtZero: true } } },
+          scales: { x: timeAxis(d.versions.labels), y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
       };
     },
     movement(d) {
@@ -60,7 +60,7 @@
         data: { labels: ["started", "succeeded", "failed", "asked for support"], datasets: [
           { label: "installs", data: d.funnel, backgroundColor: [color(0), color(1), color(4), color(2)] },
         ] },
-        options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true } } },
+        options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
       };
     },
     events(d) {
@@ -69,7 +69,7 @@
         data: { labels: d.events.map((e) => e.name), datasets: [
           { label: "events", data: d.events.map((e) => e.count), backgroundColor: color(3, 0.8) },
         ] },
-        options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true } } },
+        options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
       };
     },
     statuses(d) {
@@ -99,7 +99,7 @@
         data: { labels: rows.map((r) => r.label), datasets: [
           { label: "active instances", data: rows.map((r) => r.count), backgroundColor: rows.map((r, i) => color(i + 5, 0.8)) },
         ] },
-        options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true } } },
+        options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
       };
     },
   };

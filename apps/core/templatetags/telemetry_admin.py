@@ -29,6 +29,17 @@ def pretty_json(value: Any) -> str:
 
 
 @register.filter
+def summary(properties: Any, limit: int = 6) -> str:
+    """A one-line digest of an event's properties: its first few plain values, SDK fields ($…) left out."""
+    if not isinstance(properties, dict):
+        return ""
+    parts = [f"{key}={value}" for key, value in properties.items()
+             if not key.startswith("$") and isinstance(value, str | int | float | bool) and value != ""]
+    text = " · ".join(parts[:limit])
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+@register.filter
 def compact(value: Any) -> str:
     """1234567 → 1.2M, for chart captions and stat tiles."""
     try:
