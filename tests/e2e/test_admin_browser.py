@@ -40,10 +40,13 @@ def _charts(page: Any) -> dict[str, dict[str, Any]]:
 
 
 def _assert_drawn(charts: dict[str, dict[str, Any]], expected: set[str]) -> None:
+    """Every canvas on the page holds a drawn chart with points; the expected ones show non-zero data
+    (a quiet week may legitimately draw a flat "fleet movement")."""
     assert expected <= set(charts), f"missing charts: {expected - set(charts)}"
     for name, chart in charts.items():
         assert chart["drawn"], f"chart {name} was not drawn"
-        assert chart["points"] > 0 and chart["total"] > 0, f"chart {name} has no data: {chart}"
+        assert chart["points"] > 0, f"chart {name} has no points: {chart}"
+        assert name not in expected or chart["total"] > 0, f"chart {name} shows only zeros: {chart}"
 
 
 def test_dashboard_instance_and_collection_change(live_server: Any, browser: Any, screenshot_dir: Path) -> None:
