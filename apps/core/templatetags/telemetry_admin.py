@@ -29,13 +29,15 @@ def pretty_json(value: Any) -> str:
 
 
 @register.filter
-def summary(properties: Any, limit: int = 6) -> str:
-    """A one-line digest of an event's properties: its first few plain values, SDK fields ($…) left out."""
+def summary(properties: Any, own_id: str = "") -> str:
+    """A one-line digest of an event's properties: its plain values, without SDK fields ($…) and
+    without repeating the instance's own id (`own_id`), which every keep-alive carries several times."""
     if not isinstance(properties, dict):
         return ""
-    parts = [f"{key}={value}" for key, value in properties.items()
-             if not key.startswith("$") and isinstance(value, str | int | float | bool) and value != ""]
-    text = " · ".join(parts[:limit])
+    parts = [f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+             for key, value in properties.items()
+             if not key.startswith("$") and isinstance(value, str | int | float | bool) and value not in ("", own_id)]
+    text = " · ".join(parts[:6])
     return text if len(text) <= 160 else text[:159] + "…"
 
 
