@@ -24,10 +24,12 @@ def output(django_db_setup, django_db_blocker) -> str:
         out = io.StringIO()
         atomic = transaction.atomic()
         atomic.__enter__()
-        call_command("simulate_fleet", instances=6, days=10, seed=11, stdout=out, stderr=out)
-        yield out.getvalue()
-        transaction.set_rollback(True)
-        atomic.__exit__(None, None, None)
+        try:
+            call_command("simulate_fleet", instances=6, days=10, seed=11, stdout=out, stderr=out)
+            yield out.getvalue()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
 
 
 def test_products_releases_and_notices(output: str) -> None:
