@@ -34,8 +34,9 @@ class CollectionForm(forms.Form):
 
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
-    list_display = ("instance_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
-                    "license", "last_seen", "first_seen")
+    list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
+                    "license_type", "last_seen")
+    list_display_links = ("short_id",)
     list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
                    breakdown_values_filter("os", "os", "operating system"))
@@ -59,6 +60,15 @@ class InstanceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # instances exist because they pinged; ingest creates them
+
+    @admin.display(description="instance id", ordering="instance_id")
+    def short_id(self, instance: Instance) -> str:
+        shown = instance.instance_id if len(instance.instance_id) <= 20 else instance.instance_id[:18] + "…"
+        return format_html('<span title="{}">{}</span>', instance.instance_id, shown)
+
+    @admin.display(description="licence")
+    def license_type(self, instance: Instance) -> str:
+        return (instance.license.type or "unknown type") if instance.license else "—"
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, instance: Instance) -> str:
@@ -169,8 +179,18 @@ class InstallationAdmin(admin.ModelAdmin):
         return False  # installations are built from install-script pings
 
 
+class ReadOnlyAuditAdmin(admin.ModelAdmin):
+    """Audit rows are written by services (ingest, the checker, instances_set_collection, erasure), never by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance", "old", "new", "at")
     list_filter = ("new", "old")
     search_fields = ("=instance__instance_id",)
@@ -182,7 +202,7 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CollectionChange)
-class CollectionChangeAdmin(admin.ModelAdmin):
+class CollectionChangeAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance", "old", "new", "changed_by", "at", "reason")
     list_filter = ("new",)
     search_fields = ("=instance__instance_id", "reason")
@@ -191,7 +211,7 @@ class CollectionChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ErasedInstance)
-class ErasedInstanceAdmin(admin.ModelAdmin):
+class ErasedInstanceAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance_hash", "product", "erased_at", "erased_by", "events_deleted")
     list_filter = ("product",)
     search_fields = ("=instance_hash",)

@@ -18,6 +18,9 @@ class DailyRollupAdmin(admin.ModelAdmin):
     search_fields = ("product__slug",)
     readonly_fields = [f.name for f in DailyRollup._meta.fields]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # build_rollups computes them
+
 
 @admin.register(DailyBreakdown)
 class DailyBreakdownAdmin(admin.ModelAdmin):
@@ -29,6 +32,9 @@ class DailyBreakdownAdmin(admin.ModelAdmin):
     paginator = NoCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # build_rollups computes them
 
 
 @admin.register(Report)

@@ -124,6 +124,9 @@ def latest_snapshot(*, product: Product, span: DateRange) -> dict[str, Any]:
         if row["key"] or row["dimension"] == DailyBreakdown.Dimension.LICENSE_TYPE:
             # Unknown editions and systems are left out; instances without a licence type are a slice.
             snapshot[row["dimension"]].append({"label": row["key"] or "none or unknown", "count": row["count"]})
+    licences = snapshot[DailyBreakdown.Dimension.LICENSE_TYPE]
+    if not any(row["label"] != "none or unknown" for row in licences):
+        snapshot[DailyBreakdown.Dimension.LICENSE_TYPE] = []  # no licence reported at all: nothing to chart
     return snapshot
 
 

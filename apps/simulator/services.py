@@ -34,7 +34,8 @@ def products_ensure(*, slugs: list[str], now: datetime) -> list[Product]:
     for slug in slugs:
         module = PRODUCTS[slug]
         product, _ = Product.objects.get_or_create(
-            slug=slug, defaults={"name": module.NAME, "heartbeat_interval": module.HEARTBEAT_INTERVAL})
+            slug=slug, defaults={"name": module.NAME, "heartbeat_interval": module.HEARTBEAT_INTERVAL,
+                                 **module.PRODUCT_DEFAULTS})
         for age, version in zip(range(len(module.RELEASES) * 45, 0, -45), module.RELEASES, strict=True):
             Release.objects.get_or_create(product=product, version=version,
                                           defaults={"released_at": now - timedelta(days=age)})

@@ -1,7 +1,8 @@
 """One module per seed product, each producing that product's documented payloads.
 
-Each module exposes SLUG, NAME, HEARTBEAT_INTERVAL (seconds), RELEASES (oldest first), an optional
-NOTICE, and `records(rng=, plans=, window_start=, now=) -> list[Record]`.
+Each module exposes SLUG, NAME, HEARTBEAT_INTERVAL (seconds), PRODUCT_DEFAULTS (other Product fields
+for a new product), RELEASES (oldest first), an optional NOTICE, and
+`records(rng=, plans=, window_start=, now=) -> list[Record]`.
 """
 
 from types import ModuleType

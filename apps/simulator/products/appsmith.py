@@ -16,6 +16,7 @@ SLUG = "appsmith"
 NAME = "Appsmith"
 HEARTBEAT_INTERVAL = 2 * 3600
 RELEASES = ["v1.9.13", "v1.9.15", "v1.9.56", "v1.10.2", "v1.11.0"]
+PRODUCT_DEFAULTS: dict[str, int] = {}
 NOTICE = {"level": "security", "title": "Critical: authentication bypass in v1.9.x",
           "message": "Instances up to v1.9.56 accept forged session cookies. Upgrade to v1.10.2 or later.",
           "url": "https://example.com/appsmith/security/2024-01", "max_version": "v1.9.56"}

@@ -17,6 +17,7 @@ SLUG = "flowfuse"
 NAME = "FlowFuse"
 HEARTBEAT_INTERVAL = 24 * 3600
 RELEASES = ["1.14.0", "2.0.1", "2.3.0", "2.5.0", "2.6.1"]
+PRODUCT_DEFAULTS: dict[str, int] = {}
 NOTICE = None
 LICENSE_TYPES = ["DEV", "TEAM", "ENTERPRISE"]
 

@@ -17,6 +17,7 @@ SLUG = "hasura"
 NAME = "Hasura GraphQL Engine"
 HEARTBEAT_INTERVAL = 24 * 3600
 RELEASES = ["v2.36.0", "v2.38.1", "v2.40.0", "v2.42.0", "v2.44.0"]
+PRODUCT_DEFAULTS: dict[str, int] = {}
 NOTICE = None
 CLI_COMMANDS = ["hasura version", "hasura migrate apply", "hasura metadata apply", "hasura console", "hasura init"]
 

@@ -17,6 +17,7 @@ SLUG = "wasp"
 NAME = "Wasp"
 HEARTBEAT_INTERVAL = 12 * 3600
 RELEASES = ["0.11.8", "0.12.4", "0.13.2", "0.14.0", "0.15.0"]
+PRODUCT_DEFAULTS: dict[str, int] = {"stale_after": 3 * 24 * 3600}  # a CLI is used on working days, not around the clock
 NOTICE = {"level": "info", "title": "Wasp 0.15 is out",
           "message": "Faster builds and a new deploy command. Run `wasp upgrade`.",
           "url": "https://example.com/wasp/0.15", "max_version": "0.14.0"}
