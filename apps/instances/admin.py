@@ -35,7 +35,7 @@ class CollectionForm(forms.Form):
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
     list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
-                    "license_type", "last_seen")
+                    "license_type", "last_heartbeat")
     list_display_links = ("short_id",)
     list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
@@ -63,8 +63,12 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="instance id", ordering="instance_id")
     def short_id(self, instance: Instance) -> str:
-        shown = instance.instance_id if len(instance.instance_id) <= 20 else instance.instance_id[:18] + "…"
+        shown = instance.instance_id if len(instance.instance_id) <= 14 else instance.instance_id[:13] + "…"
         return format_html('<span title="{}">{}</span>', instance.instance_id, shown)
+
+    @admin.display(description="last heartbeat (UTC)", ordering="last_seen")
+    def last_heartbeat(self, instance: Instance) -> str:
+        return f"{instance.last_seen:%Y-%m-%d %H:%M}"
 
     @admin.display(description="licence")
     def license_type(self, instance: Instance) -> str:
