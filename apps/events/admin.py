@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.core.admin_utils import NoCountPaginator, recent_filter
 
@@ -9,7 +11,7 @@ from .models import Event
 class EventAdmin(admin.ModelAdmin):
     """The biggest table: no counts, no facets, no date hierarchy; filters are indexed ranges."""
 
-    list_display = ("name", "kind", "product", "instance", "timestamp", "received_at")
+    list_display = ("name", "kind", "product", "instance_link", "time", "received")
     list_filter = ("product", "kind", recent_filter("timestamp", "time"))
     search_fields = ("=name", "=message_id")
     search_help_text = "Exact event name or message id."
@@ -22,5 +24,25 @@ class EventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
+    class Media:
+        css = {"all": ["telemetry/admin.css"]}
+
     def has_add_permission(self, request: object) -> bool:
         return False  # events arrive through ingest
+
+    @admin.display(description="instance", ordering="instance")
+    def instance_link(self, event: Event) -> str:
+        if event.instance is None:
+            return "—"
+        shown = event.instance.instance_id
+        shown = shown if len(shown) <= 14 else shown[:13] + "…"
+        url = reverse("admin:instances_instance_change", args=[event.instance_id])
+        return format_html('<a href="{}" title="{}">{}</a>', url, event.instance.instance_id, shown)
+
+    @admin.display(description="time (UTC)", ordering="timestamp")
+    def time(self, event: Event) -> str:
+        return f"{event.timestamp:%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="received", ordering="received_at")
+    def received(self, event: Event) -> str:
+        return f"{event.received_at:%Y-%m-%d %H:%M:%S}"
