@@ -75,3 +75,17 @@ def recent_filter(field_name: str, title: str) -> type:
     RecentFilter.title = title
     RecentFilter.__name__ = f"Recent{field_name.title().replace('_', '')}Filter"
     return RecentFilter
+
+
+def short_id_html(value: str, *, url: str = "", keep: int = 14) -> str:
+    """A long id (UUIDs, hashes) cut for a list column; the full value stays in the tooltip."""
+    from django.utils.html import format_html
+
+    shown = value if len(value) <= keep else value[:keep - 1] + "…"
+    if url:
+        return format_html('<a href="{}" title="{}">{}</a>', url, value, shown)
+    return format_html('<span title="{}">{}</span>', value, shown)
+
+
+def utc_minutes(value: Any) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "—"

@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
 
-from apps.core.admin_utils import NoCountPaginator, recent_filter
+from apps.core.admin_utils import NoCountPaginator, recent_filter, short_id_html
 
 from .models import Event
 
@@ -34,10 +33,8 @@ class EventAdmin(admin.ModelAdmin):
     def instance_link(self, event: Event) -> str:
         if event.instance is None:
             return "—"
-        shown = event.instance.instance_id
-        shown = shown if len(shown) <= 14 else shown[:13] + "…"
-        url = reverse("admin:instances_instance_change", args=[event.instance_id])
-        return format_html('<a href="{}" title="{}">{}</a>', url, event.instance.instance_id, shown)
+        return short_id_html(event.instance.instance_id,
+                             url=reverse("admin:instances_instance_change", args=[event.instance_id]))
 
     @admin.display(description="time (UTC)", ordering="timestamp")
     def time(self, event: Event) -> str:

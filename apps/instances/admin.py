@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from apps.core.admin_utils import NoCountPaginator, recent_filter
+from apps.core.admin_utils import NoCountPaginator, recent_filter, short_id_html, utc_minutes
 from apps.rollups.admin import breakdown_values_filter
 
 from . import page_selectors
@@ -63,12 +63,11 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="instance id", ordering="instance_id")
     def short_id(self, instance: Instance) -> str:
-        shown = instance.instance_id if len(instance.instance_id) <= 14 else instance.instance_id[:13] + "…"
-        return format_html('<span title="{}">{}</span>', instance.instance_id, shown)
+        return short_id_html(instance.instance_id)
 
     @admin.display(description="last heartbeat (UTC)", ordering="last_seen")
     def last_heartbeat(self, instance: Instance) -> str:
-        return f"{instance.last_seen:%Y-%m-%d %H:%M}"
+        return utc_minutes(instance.last_seen)
 
     @admin.display(description="licence")
     def license_type(self, instance: Instance) -> str:
@@ -168,7 +167,8 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(Installation)
 class InstallationAdmin(admin.ModelAdmin):
-    list_display = ("install_id", "product", "status", "os", "started_at", "finished_at", "instance", "error")
+    list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link", "error")
+    list_display_links = ("short_install_id",)
     list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
     search_fields = ("=install_id",)
     search_help_text = "Exact install id."
@@ -179,8 +179,30 @@ class InstallationAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
+    class Media:
+        css = {"all": ["telemetry/admin.css"]}
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # installations are built from install-script pings
+
+    @admin.display(description="install id", ordering="install_id")
+    def short_install_id(self, installation: Installation) -> str:
+        return short_id_html(installation.install_id)
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started(self, installation: Installation) -> str:
+        return utc_minutes(installation.started_at)
+
+    @admin.display(description="finished (UTC)", ordering="finished_at")
+    def finished(self, installation: Installation) -> str:
+        return utc_minutes(installation.finished_at)
+
+    @admin.display(description="instance", ordering="instance")
+    def instance_link(self, installation: Installation) -> str:
+        if installation.instance is None:
+            return "—"
+        return short_id_html(installation.instance.instance_id,
+                             url=reverse("admin:instances_instance_change", args=[installation.instance_id]))
 
 
 class ReadOnlyAuditAdmin(admin.ModelAdmin):
