@@ -11,3 +11,7 @@ urlpatterns = [
     path("", include("apps.ingest.urls")),
     path("", include("apps.staff_api.urls")),
 ]
+
+# JSON `{"code", "message"}` for unknown URLs and crashes under /api/; the usual HTML pages elsewhere.
+handler404 = "apps.core.error_views.not_found"
+handler500 = "apps.core.error_views.server_error"

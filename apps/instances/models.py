@@ -57,6 +57,9 @@ class Instance(TimestampedModel):
             models.Index(fields=["last_seen"], name="instance_last_seen"),
             models.Index(fields=["version"], name="instance_version"),
             models.Index(fields=["status", "last_seen"], name="instance_status_seen"),
+            # Prefix search on instance ids (staff API `search=`): LIKE 'abc%' needs the pattern
+            # operator class on PostgreSQL unless the database collation is C. Ignored on SQLite.
+            models.Index(fields=["instance_id"], name="instance_id_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -169,6 +170,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Staff API: two models have a `status` (and a `kind`) with different choices; name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "apps.instances.models.InstanceStatus",
+        "InstallationStatusEnum": "apps.instances.models.Installation.Status",
+        "EventKindEnum": "apps.events.models.EventKind",
+        "ReportKindEnum": "apps.rollups.models.Report.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.ingest.openapi.add_ingest_paths",

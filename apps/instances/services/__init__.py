@@ -1,5 +1,6 @@
 """Writes that touch several rows of the instance registry, one module per reason to change."""
 
 from .collection import instances_set_collection
+from .erasure import instance_erase
 
-__all__ = ["instances_set_collection"]
+__all__ = ["instance_erase", "instances_set_collection"]

@@ -1,0 +1,11 @@
+"""Serializers of the staff API, one module per resource."""
+
+from .events import EventSerializer, InstallationSerializer
+from .instances import InstanceSerializer, InstanceUpdateSerializer
+from .licenses import LicenseSerializer
+from .products import ProductCreateSerializer, ProductSerializer
+from .rollups import DailyRollupSerializer, ReportSerializer
+
+__all__ = ["DailyRollupSerializer", "EventSerializer", "InstallationSerializer", "InstanceSerializer",
+           "InstanceUpdateSerializer", "LicenseSerializer", "ProductCreateSerializer", "ProductSerializer",
+           "ReportSerializer"]

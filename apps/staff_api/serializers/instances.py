@@ -1,0 +1,33 @@
+from rest_framework import serializers
+
+from apps.instances.models import CollectionLevel, Instance
+from apps.licenses.models import License
+
+
+class LicenseRefSerializer(serializers.ModelSerializer):
+    """The licence an instance reports: `id` is the API's licence id, `license_id` the licence's own."""
+
+    class Meta:
+        model = License
+        fields = ["id", "license_id", "type"]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    product = serializers.CharField(source="product.slug", read_only=True, help_text="Product slug.")
+    license = LicenseRefSerializer(read_only=True, allow_null=True)
+    metrics = serializers.JSONField(read_only=True, help_text="Latest metrics, one key per kind of ping.")
+
+    class Meta:
+        model = Instance
+        fields = ["id", "product", "instance_id", "status", "status_changed_at", "first_seen", "last_seen",
+                  "version", "edition", "os", "arch", "context", "collection", "license", "metrics",
+                  "heartbeat_count", "dropped_count"]
+        read_only_fields = fields
+
+
+class InstanceUpdateSerializer(serializers.Serializer):
+    """The one thing staff change on an instance: how much of it is collected, and why."""
+
+    collection = serializers.ChoiceField(choices=CollectionLevel.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000,
+                                   help_text="Why; stored in the audit row.")
