@@ -103,8 +103,11 @@ def main() -> None:
     instance = Instance.objects.filter(product=product).order_by("pk").first()
     ms, queries = timed(client, f"/admin/instances/instance/{instance.pk}/change/")
     print(f"{'instance page':24s} {ms:7.1f} ms  {queries:2d} queries  {ms / baseline:5.1f}x baseline")
-    ms, queries = timed(client, f"/admin/instances/instance/?product__id__exact={product.pk}")
-    print(f"{'instance list':24s} {ms:7.1f} ms  {queries:2d} queries  {ms / baseline:5.1f}x baseline")
+    for label, url in (("instance list", f"/admin/instances/instance/?product__id__exact={product.pk}"),
+                       ("instance search (prefix)", "/admin/instances/instance/?q=bench-4242"),
+                       ("event list", f"/admin/events/event/?product__id__exact={product.pk}")):
+        ms, queries = timed(client, url)
+        print(f"{label:24s} {ms:7.1f} ms  {queries:2d} queries  {ms / baseline:5.1f}x baseline")
 
 
 if __name__ == "__main__":

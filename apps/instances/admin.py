@@ -40,8 +40,9 @@ class InstanceAdmin(admin.ModelAdmin):
     list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
                    breakdown_values_filter("os", "os", "operating system"))
-    search_fields = ("=instance_id", "=version")
-    search_help_text = "Exact instance id or version."
+    # Prefix on the id (the instance_id_prefix index) and exact version; `=`/`^` would be UPPER() scans.
+    search_fields = ("instance_id__startswith", "version__exact")
+    search_help_text = "The start of an instance id, or an exact version."
     list_select_related = ("product", "license")
     readonly_fields = ("product", "instance_id", "first_seen", "last_seen", "status", "status_changed_at",
                        "collection", "ip_hash", "license", "heartbeat_count", "dropped_count", "metrics",
@@ -170,7 +171,7 @@ class InstallationAdmin(admin.ModelAdmin):
     list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link", "error")
     list_display_links = ("short_install_id",)
     list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
-    search_fields = ("=install_id",)
+    search_fields = ("install_id__exact",)
     search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
     readonly_fields = ("product", "install_id", "status", "os", "started_at", "finished_at", "last_seen",
@@ -219,7 +220,7 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
 class StatusChangeAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance", "old", "new", "at")
     list_filter = ("new", "old")
-    search_fields = ("=instance__instance_id",)
+    search_fields = ("instance__instance_id__startswith",)
     list_select_related = ("instance",)
     readonly_fields = ("instance", "old", "new", "at")
     paginator = NoCountPaginator
@@ -231,7 +232,7 @@ class StatusChangeAdmin(ReadOnlyAuditAdmin):
 class CollectionChangeAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance", "old", "new", "changed_by", "at", "reason")
     list_filter = ("new",)
-    search_fields = ("=instance__instance_id", "reason")
+    search_fields = ("instance__instance_id__startswith", "reason")
     list_select_related = ("instance", "changed_by")
     readonly_fields = ("instance", "changed_by", "at", "old", "new", "reason")
 
@@ -240,6 +241,6 @@ class CollectionChangeAdmin(ReadOnlyAuditAdmin):
 class ErasedInstanceAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance_hash", "product", "erased_at", "erased_by", "events_deleted")
     list_filter = ("product",)
-    search_fields = ("=instance_hash",)
+    search_fields = ("instance_hash__exact",)
     list_select_related = ("product", "erased_by")
     readonly_fields = ("product", "instance_hash", "erased_at", "erased_by", "reason", "events_deleted")

@@ -13,7 +13,7 @@ INSTANCES_SHOWN = 20
 class LicenseAdmin(admin.ModelAdmin):
     list_display = ("license_id", "type", "product", "first_seen", "last_seen")
     list_filter = ("product", "type")
-    search_fields = ("=license_id",)
+    search_fields = ("license_id__exact",)
     search_help_text = "Exact licence id."
     list_select_related = ("product",)
     readonly_fields = ("product", "license_id", "type", "first_seen", "last_seen", "instances_using",
