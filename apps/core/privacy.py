@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import ipaddress
+import re
+from typing import Any
 
 from django.conf import settings
 
@@ -21,3 +23,79 @@ def is_ip_address(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- Scrubbing payload properties (used by ingest for every stored event) ---------------------------
+# Keys compared case-insensitively. Whatever their value, these hold an address.
+IP_KEYS = frozenset({"ip", "$ip", "ipaddress", "ip_address", "clientip", "client_ip", "remoteaddr", "remote_addr",
+                     "x-forwarded-for", "x_forwarded_for"})
+# Identifiers some senders fill with the sender's IP (Appsmith's installer sends `userId: "<ip>"`):
+# dropped only when the value is an address, so a version like "0.1.9.1" elsewhere is never mistaken.
+ID_KEYS = frozenset({"userid", "user_id", "$user_id", "anonymousid", "anonymous_id", "$anonymous_id", "distinct_id",
+                     "$distinct_id", "id", "$identified_id", "$device_id"})
+EMAIL_KEYS = frozenset({"email", "$email", "e-mail", "email_address", "emailaddress", "user_email", "useremail"})
+# Always a person's name. A plain `name` is one only next to an e-mail (a sign-up form), elsewhere
+# it names an action, a page or a data source.
+PERSON_NAME_KEYS = frozenset({"first_name", "firstname", "last_name", "lastname", "full_name", "fullname"})
+NAME_KEYS = frozenset({"name", "$name"})
+# Explicit consent in the same payload keeps e-mail and name (Appsmith's setup form).
+CONSENT_KEYS = frozenset({"subscribe-marketing", "subscribe_marketing", "subscribemarketing", "marketing_consent"})
+# Wasp documents that `deploy_cmd_args` carries only these keywords; anything else is dropped here too.
+DEPLOY_ARG_KEYWORDS = frozenset({"fly", "setup", "create-db", "deploy", "cmd"})
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def is_email(value: str) -> bool:
+    return "@" in value and _EMAIL.fullmatch(value.strip()) is not None
+
+
+def has_consent(*payloads: dict[str, Any] | None) -> bool:
+    for payload in payloads:
+        for key, value in (payload or {}).items():
+            if key.lower() in CONSENT_KEYS and (value is True or str(value).lower() == "true"):
+                return True
+    return False
+
+
+def allowed_deploy_args(value: Any) -> Any:
+    if isinstance(value, list):
+        return [arg for arg in value if isinstance(arg, str) and arg in DEPLOY_ARG_KEYWORDS]
+    if isinstance(value, str):
+        return ";".join(arg for arg in value.split(";") if arg.strip() in DEPLOY_ARG_KEYWORDS)
+    return None
+
+
+def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
+    """A copy of `value` without addresses, and without e-mails and names unless consented to."""
+    personal = not consent and any(key.lower() in EMAIL_KEYS for key in value)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        lower = key.lower()
+        if lower in IP_KEYS:
+            continue
+        if isinstance(item, str):
+            if lower in ID_KEYS and is_ip_address(item):
+                continue
+            if not consent and (lower in EMAIL_KEYS or lower in PERSON_NAME_KEYS or (personal and lower in NAME_KEYS)
+                                or is_email(item)):
+                continue
+        elif isinstance(item, dict):
+            item = scrub(item, consent=consent)
+        elif isinstance(item, list):
+            item = _scrub_list(item, consent=consent)
+        if lower == "deploy_cmd_args":
+            item = allowed_deploy_args(item)
+        out[key] = item
+    return out
+
+
+def _scrub_list(items: list[Any], *, consent: bool) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append(scrub(item, consent=consent))
+        elif isinstance(item, list):
+            out.append(_scrub_list(item, consent=consent))
+        elif consent or not (isinstance(item, str) and is_email(item)):
+            out.append(item)
+    return out

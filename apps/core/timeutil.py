@@ -44,7 +44,11 @@ def corrected_timestamp(*, client_time: datetime | None, sent_at: datetime | Non
     if client_time is None:
         return received_at
     if sent_at is not None:
-        client_time = received_at - (sent_at - client_time)
+        try:
+            client_time = received_at - (sent_at - client_time)
+        except OverflowError:
+            # A skew beyond datetime's range (e.g. sentAt in year 4565) says the clock is garbage.
+            return received_at
     if client_time - received_at > MAX_FUTURE:
         return received_at
     return client_time

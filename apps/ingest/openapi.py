@@ -1,11 +1,169 @@
 """OpenAPI description of the ingest endpoints.
 
 Ingest views are plain Django views (no DRF on the hot path), so drf-spectacular cannot see them;
-this post-processing hook adds their paths to the generated schema.
+this post-processing hook adds their paths, request bodies and answers to the generated schema.
 """
 
 from typing import Any
 
+from apps.ingest.envelope import INSTALL_STEPS, KINDS
+from apps.ingest.protocols.segment import MESSAGE_TYPES
+
+_REF = "#/components/schemas/"
+_OBJECT = {"type": "object", "additionalProperties": True}
+_TIME = {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+         "description": "ISO 8601, or epoch seconds or milliseconds."}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF + name}
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "IngestError": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "details": {"type": "array", "items": _ref("IngestRecordError")}}},
+    "IngestRecordError": {"type": "object", "required": ["index", "code", "message"], "properties": {
+        "index": {"type": "integer", "description": "Position of the record in the request."},
+        "code": {"type": "string"}, "message": {"type": "string"}}},
+    "IngestNotice": {"type": "object", "required": ["id", "level", "title", "message", "url"], "properties": {
+        "id": {"type": "integer"}, "level": {"type": "string", "enum": ["info", "warning", "security", "critical"]},
+        "title": {"type": "string"}, "message": {"type": "string"}, "url": {"type": "string"}}},
+    "TwoWayAnswer": {"type": "object", "required": ["collect", "latest_version", "outdated", "notices", "next_ping_in"],
+                     "properties": {
+        "collect": {"type": "string", "enum": ["full", "heartbeat", "off"],
+                    "description": "The instance's collection level: what it should keep sending."},
+        "latest_version": {"type": "string"},
+        "outdated": {"type": "boolean", "description": "The instance's version is older than latest_version."},
+        "notices": {"type": "array", "items": _ref("IngestNotice"),
+                    "description": "Notices whose version range contains the instance's version."},
+        "next_ping_in": {"type": "integer", "description": "Seconds until the next heartbeat is expected."}}},
+    "IngestCounts": {"type": "object", "required": ["accepted", "duplicates", "dropped", "errors"], "properties": {
+        "accepted": {"type": "integer", "description": "Records stored by this request."},
+        "duplicates": {"type": "integer", "description": "Records whose message id was already stored."},
+        "dropped": {"type": "integer",
+                    "description": "Records refused by the instance's collection level, or of erased instances."},
+        "errors": {"type": "array", "items": _ref("IngestRecordError"),
+                   "description": "Invalid records, by index; the valid ones were stored."},
+        "instances": {"type": "object", "additionalProperties": _ref("TwoWayAnswer"),
+                      "description": "One answer per instance when a batch carries several instances' heartbeats."}}},
+    "ProductIngestAnswer": {"allOf": [_ref("IngestCounts"), _ref("TwoWayAnswer")]},
+    "NativeRecord": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": list(KINDS), "default": "heartbeat",
+                 "description": "Default: heartbeat, or event when `event` is given."},
+        "instance_id": {"type": "string", "maxLength": 200, "description": "Required for heartbeats."},
+        "message_id": {"type": "string", "maxLength": 200,
+                       "description": "Stored at most once per product; derived from the content when absent."},
+        "event": {"type": "string", "maxLength": 200, "description": "Required for events."},
+        "timestamp": _TIME,
+        "version": {"type": "string", "maxLength": 64}, "edition": {"type": "string", "maxLength": 64},
+        "os": {"type": "string", "maxLength": 64}, "arch": {"type": "string", "maxLength": 32},
+        "context": {"type": "string", "maxLength": 64, "description": "CI system or run context."},
+        "metrics": {**_OBJECT, "description": "Latest metrics, kept per heartbeat event name."},
+        "license": {"type": "object", "properties": {"id": {"type": "string"}, "type": {"type": "string"}}},
+        "properties": _OBJECT,
+        "install_id": {"type": "string", "maxLength": 200, "description": "Install runs: the run's id."},
+        "step": {"type": "string", "enum": list(INSTALL_STEPS), "description": "Install runs: the step reached."},
+        "error": {"type": "string", "description": "Install runs: why it failed."}}},
+    "NativeBatch": {"type": "object", "required": ["batch"], "properties": {
+        "batch": {"type": "array", "items": _ref("NativeRecord")},
+        "sent_at": {**_TIME, "description": "The sender's clock when sending: corrects clock skew."}}},
+    "SegmentMessage": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": list(MESSAGE_TYPES)}, "event": {"type": "string"},
+        "messageId": {"type": "string"}, "userId": {"type": "string"}, "anonymousId": {"type": "string"},
+        "timestamp": _TIME, "originalTimestamp": _TIME, "sentAt": _TIME, "properties": _OBJECT,
+        "traits": _OBJECT, "context": _OBJECT, "integrations": _OBJECT, "writeKey": {"type": "string"}}},
+    "SegmentBatch": {"type": "object", "required": ["batch"], "properties": {
+        "batch": {"type": "array", "items": _ref("SegmentMessage")}, "context": _OBJECT, "integrations": _OBJECT,
+        "sentAt": _TIME, "writeKey": {"type": "string"}}},
+    "PostHogEvent": {"type": "object", "required": ["event"], "properties": {
+        "event": {"type": "string"}, "distinct_id": {"type": "string"}, "uuid": {"type": "string"},
+        "timestamp": _TIME, "offset": {"type": "number"}, "properties": _OBJECT, "api_key": {"type": "string"},
+        "token": {"type": "string"}}},
+    "PostHogBatch": {"type": "object", "required": ["batch"], "properties": {
+        "batch": {"type": "array", "items": _ref("PostHogEvent")}, "api_key": {"type": "string"},
+        "sent_at": _TIME, "sentAt": _TIME}},
+    "HasuraPayload": {**_OBJECT, "description": "Hasura's documented telemetry as-is: server (`instance_uid`, "
+                      "`version`, `metrics`), Enterprise server, data source and usage metrics (`instance_uid`, "
+                      "`hasura_version`, `license_jti`, `metrics`), Console error (`event_type`, `server_uuid`), "
+                      "CLI execution (`execution_id`, `command`, `server_uuid`). One payload or a list."},
+    "FlowFusePayload": {"type": "object", "required": ["instanceId"], "properties": {
+        "instanceId": {"type": "string"}, "os": _OBJECT, "env": _OBJECT, "platform": _OBJECT}},
+    "WaspPayload": {**_OBJECT, "description": "Wasp's CLI ping (`distinct_id`, `project_hash`, `is_build`, "
+                    "`deploy_cmd_args`, `wasp_version`, `os`, `context`) or install ping (`distinct_id`, `os`), bare "
+                    "or as a PostHog event (`{event, properties}`)."},
+}
+
+_ERRORS = {
+    "400": "Invalid JSON, wrong encoding, or no valid record; nothing was stored.",
+    "401": "Missing or unknown ingest key.",
+    "413": "Body larger than the limit once decompressed.",
+}
+
+
+def _operation(*, tag: str, summary: str, description: str, request: list[str], answer: dict[str, Any],
+               answer_description: str) -> dict[str, Any]:
+    schema = _ref(request[0]) if len(request) == 1 else {"oneOf": [_ref(name) for name in request]}
+    responses: dict[str, Any] = {"200": {"description": answer_description,
+                                         "content": {"application/json": {"schema": answer}}}}
+    for status, text in _ERRORS.items():
+        responses[status] = {"description": text, "content": {"application/json": {"schema": _ref("IngestError")}}}
+    responses["503"] = {"description": "Database unavailable: nothing was stored; retry after the given seconds.",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": _ref("IngestError")}}}
+    return {"post": {
+        "tags": [tag], "summary": summary, "description": description, "operationId": "",
+        "security": [{"ingestKeyBasic": []}, {"ingestKeyHeader": []}, {"ingestKeyQuery": []}, {}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "responses": responses,
+    }}
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    native_answer = {"allOf": [_ref("IngestCounts"), {
+        "type": "object", "description": "With heartbeats: the two-way answer for the last heartbeat's instance.",
+        "properties": SCHEMAS["TwoWayAnswer"]["properties"]}]}
+    paths = {"/api/v1/ingest": _operation(
+        tag="ingest", summary="Native ingest: heartbeats, install steps and events",
+        description="One record, a list, or `{batch, sent_at}`. Valid records are stored, invalid ones "
+                    "reported by index; heartbeats get the two-way answer.",
+        request=["NativeRecord", "NativeBatch"], answer=native_answer,
+        answer_description="Counts, per-record errors and, for heartbeats, the two-way answer.")}
+    for product, schema in (("hasura", "HasuraPayload"), ("flowfuse", "FlowFusePayload"), ("wasp", "WaspPayload")):
+        paths[f"/api/v1/ingest/{product}"] = _operation(
+            tag="ingest", summary=f"{product.title()} telemetry as the product sends it", request=[schema],
+            description=f"{product.title()}'s documented payloads, unchanged.", answer=_ref("ProductIngestAnswer"),
+            answer_description="Counts, per-record errors and the two-way answer.")
+    segment_answer = {"type": "object", "required": ["success"], "properties": {
+        "success": {"type": "boolean", "enum": [True]},
+        "errors": {"type": "array", "items": _ref("IngestRecordError")}}}
+    for path in ("batch", *MESSAGE_TYPES):
+        paths[f"/v1/{path}"] = _operation(
+            tag="ingest-segment", summary=f"Segment HTTP Tracking API: {path}",
+            description="Key as the Basic username (empty password) or `writeKey` in the body.",
+            request=["SegmentBatch"] if path == "batch" else ["SegmentMessage"], answer=segment_answer,
+            answer_description="Stored (invalid messages, if any, listed by index).")
+    posthog_answer = {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "integer", "enum": [1]}, "errors": {"type": "array", "items": _ref("IngestRecordError")}}}
+    for path in ("/batch/", "/capture/", "/e/", "/i/v0/e/"):
+        paths[path] = _operation(
+            tag="ingest-posthog", summary=f"PostHog capture API: {path}",
+            description="Also served without the trailing slash. One event, a list, or `{batch}`; the key as "
+                        "`api_key`/`token` in the body or on each event.",
+            request=["PostHogEvent", "PostHogBatch"], answer=posthog_answer,
+            answer_description="Stored (invalid events, if any, listed by index).")
+    for path, item in paths.items():
+        item["post"]["operationId"] = "ingest_" + "_".join(part for part in path.strip("/").split("/") if part)
+    return paths
+
 
 def add_ingest_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    result.setdefault("paths", {}).update(_paths())
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {}).update(SCHEMAS)
+    components.setdefault("securitySchemes", {}).update({
+        "ingestKeyBasic": {"type": "http", "scheme": "basic", "description": "Ingest key as the username."},
+        "ingestKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Telemetry-Key"},
+        "ingestKeyQuery": {"type": "apiKey", "in": "query", "name": "key"},
+    })
     return result

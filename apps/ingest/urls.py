@@ -1,2 +1,24 @@
-# Ingest endpoints (Segment, PostHog, native, product-specific) are wired here by the ingest issue.
-urlpatterns: list = []
+"""Ingest endpoints, at the site root (telemetry_site/urls.py includes this module first).
+
+Paths are a public contract (issue 3): Segment's and PostHog's SDKs and external tests call them.
+"""
+
+from django.urls import path, re_path
+
+from apps.ingest.protocols.segment import MESSAGE_TYPES
+from apps.ingest.views import ingest_view
+
+app_name = "ingest"
+
+urlpatterns = [
+    path("api/v1/ingest", ingest_view("native", "native"), name="native"),
+    path("api/v1/ingest/hasura", ingest_view("hasura", "product"), name="hasura"),
+    path("api/v1/ingest/flowfuse", ingest_view("flowfuse", "product"), name="flowfuse"),
+    path("api/v1/ingest/wasp", ingest_view("wasp", "product"), name="wasp"),
+    path("v1/batch", ingest_view("segment", "segment"), name="segment-batch"),
+    *[path(f"v1/{message_type}", ingest_view("segment", "segment", default_type=message_type),
+           name=f"segment-{message_type}") for message_type in MESSAGE_TYPES],
+    # PostHog's SDKs use these with and without the trailing slash; APPEND_SLASH cannot redirect a POST.
+    *[re_path(rf"^{prefix}/?$", ingest_view("posthog", "posthog"), name=f"posthog-{name}")
+      for prefix, name in (("batch", "batch"), ("capture", "capture"), ("e", "e"), ("i/v0/e", "i-v0-e"))],
+]

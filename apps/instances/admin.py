@@ -175,7 +175,7 @@ class InstallationAdmin(admin.ModelAdmin):
     search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
     readonly_fields = ("product", "install_id", "status", "os", "started_at", "finished_at", "last_seen",
-                       "error", "instance", "created_at", "updated_at")
+                       "error", "ip_hash", "instance", "created_at", "updated_at")
     paginator = NoCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

@@ -100,6 +100,8 @@ class Installation(TimestampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField()
     error = models.TextField(blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True,
+                               help_text="Keyed hash of the address installed from; links the run to its instance.")
     instance = models.ForeignKey(Instance, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="installations")
 
@@ -111,6 +113,7 @@ class Installation(TimestampedModel):
         indexes = [
             models.Index(fields=["product", "status"], name="installation_product_status"),
             models.Index(fields=["product", "started_at"], name="installation_product_started"),
+            models.Index(fields=["product", "ip_hash"], name="installation_product_ip"),
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TELEMETRY_HASH_KEY = env.str("TELEMETRY_HASH_KEY", default=SECRET_KEY)
 # Largest accepted request body, after decompression.
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=1_048_576)
+# Ingest: seconds a product (key, event mapping, latest version, notices) stays cached per process.
+TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=30)
 TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="telemetry@localhost")
 
 INSTALLED_APPS = [

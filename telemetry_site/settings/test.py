@@ -10,6 +10,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TELEMETRY_HASH_KEY = "test-hash-key"
 DEBUG = False
+# Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
+TELEMETRY_PRODUCT_CACHE_SECONDS = 0
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 if not REDIS_URL:
     _broker_dir = Path(tempfile.mkdtemp(prefix="telemetry-broker-"))

@@ -54,3 +54,10 @@ def test_keyed_hash_is_stable_and_not_raw() -> None:
     assert "117.211.16.3" not in keyed_hash("117.211.16.3")
     assert is_ip_address("111.65.255.130") and is_ip_address("::1")
     assert not is_ip_address("609ce8fb4092701c69df9846")
+
+
+def test_absurd_skew_falls_back_to_receive_time() -> None:
+    received = datetime(2024, 1, 1, tzinfo=UTC)
+    ancient = datetime(71, 7, 9, tzinfo=UTC)
+    far_future = datetime(4565, 7, 12, tzinfo=UTC)
+    assert corrected_timestamp(client_time=ancient, sent_at=far_future, received_at=received) == received

@@ -2,5 +2,28 @@
 
 from .collection import instances_set_collection
 from .erasure import instance_erase
+from .heartbeats import (
+    HeartbeatSeen,
+    InstanceState,
+    InstanceUpdate,
+    instances_add_dropped,
+    instances_apply_heartbeats,
+    instances_lock_or_create,
+    instances_lookup,
+)
+from .installations import InstallStepSeen, installations_link, installations_record
 
-__all__ = ["instance_erase", "instances_set_collection"]
+__all__ = [
+    "HeartbeatSeen",
+    "InstallStepSeen",
+    "InstanceState",
+    "InstanceUpdate",
+    "installations_link",
+    "installations_record",
+    "instance_erase",
+    "instances_add_dropped",
+    "instances_apply_heartbeats",
+    "instances_lock_or_create",
+    "instances_lookup",
+    "instances_set_collection",
+]

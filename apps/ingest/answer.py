@@ -1,0 +1,57 @@
+"""What ingest says back. For heartbeats (and every product endpoint) that includes the two-way answer:
+`collect` (the instance's collection level), `latest_version`, `outdated`, the `notices` that apply
+to the instance's version, and `next_ping_in` seconds.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from apps.core.versions import is_outdated
+from apps.ingest.envelope import HEARTBEAT, Envelope, RecordError
+from apps.ingest.products import ProductInfo
+from apps.ingest.writer import Stored
+from apps.instances.models import CollectionLevel
+
+
+def two_way(product: ProductInfo, *, collect: str, version: str, now: datetime) -> dict[str, Any]:
+    return {
+        "collect": collect,
+        "latest_version": product.latest_version,
+        "outdated": is_outdated(version, product.latest_version),
+        "notices": [notice.as_answer() for notice in product.notices if notice.applies_to(version, now)],
+        "next_ping_in": product.heartbeat_interval,
+    }
+
+
+def for_instance(product: ProductInfo, stored: Stored, envelope: Envelope, now: datetime) -> dict[str, Any]:
+    """The answer for the instance a record names: its stored level and version, or what the record says."""
+    state = stored.instances.get(envelope.instance_id) if envelope.instance_id else None
+    if envelope.instance_id in stored.erased:
+        return two_way(product, collect=CollectionLevel.OFF, version=envelope.version, now=now)
+    if state is None:
+        return two_way(product, collect=CollectionLevel.FULL, version=envelope.version, now=now)
+    return two_way(product, collect=state.collection, version=state.version or envelope.version, now=now)
+
+
+def counts(stored: Stored, *, duplicates_in_request: int, errors: list[RecordError]) -> dict[str, Any]:
+    return {"accepted": stored.accepted, "duplicates": stored.duplicates + duplicates_in_request,
+            "dropped": stored.dropped, "errors": [error.as_dict() for error in errors]}
+
+
+def native(product: ProductInfo, stored: Stored, envelopes: list[Envelope], now: datetime,
+           base: dict[str, Any], *, always: bool) -> dict[str, Any]:
+    """Counts, plus the two-way answer for the request's (last) heartbeat instance.
+
+    With `always` (product endpoints), a request without heartbeats is answered for the instance
+    its last record names, or for the version it reports. A batch of several instances' heartbeats
+    also gets `instances`: one answer per instance id.
+    """
+    heartbeats = [e for e in envelopes if e.kind == HEARTBEAT]
+    subjects = heartbeats or (envelopes if always else [])
+    if not subjects:
+        return base
+    answer = {**base, **for_instance(product, stored, subjects[-1], now)}
+    per_instance = {e.instance_id: e for e in heartbeats}
+    if len(per_instance) > 1:
+        answer["instances"] = {iid: for_instance(product, stored, e, now) for iid, e in per_instance.items()}
+    return answer

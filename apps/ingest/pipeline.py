@@ -1,0 +1,149 @@
+"""Between the protocols and the writer; knows nothing of wire formats.
+
+`prepare` runs before the database is touched: validate, correct clock skew, protect privacy
+(hash addresses, scrub personal data), give every record a message id, drop repeats inside the
+request. `apply_collection` runs inside the writer's transaction, once the instances' collection
+levels are known.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from hashlib import blake2b
+from typing import Protocol
+
+import orjson
+
+from apps.core.privacy import keyed_hash, scrub
+from apps.core.timeutil import corrected_timestamp
+from apps.ingest.envelope import HEARTBEAT, INSTALL, INSTALL_STEPS, Envelope, Parsed, RecordError
+from apps.instances.models import CollectionLevel
+
+# Column sizes of the rows these fields end up in.
+MAX_LENGTHS = {"name": 200, "instance_id": 200, "message_id": 200, "install_id": 200, "version": 64, "edition": 64,
+               "os": 64, "arch": 32, "context": 64, "license_id": 200, "license_type": 64}
+_ALWAYS_CHECKED = ("name", "instance_id", "message_id", "install_id")
+# A payload without a message id and without a client time is told apart from a later identical
+# one only by when it arrived: identical copies within the same UTC hour count as one (a retry).
+DERIVED_ID_WINDOW = "%Y-%m-%dT%H"
+
+
+@dataclass(slots=True)
+class Prepared:
+    envelopes: list[Envelope] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    duplicates: int = 0  # repeats of a message id within the request
+
+
+def prepare(parsed: Parsed, *, received_at: datetime, request_ip: str) -> Prepared:
+    out = Prepared(errors=list(parsed.errors))
+    seen: set[str] = set()
+    for envelope in parsed.envelopes:
+        problem = invalid(envelope)
+        if problem:
+            out.errors.append(RecordError(envelope.index, *problem))
+            continue
+        correct_time(envelope, received_at)
+        protect(envelope, request_ip)
+        if not envelope.message_id:
+            envelope.message_id = derived_message_id(envelope, received_at)
+        if envelope.message_id in seen:
+            out.duplicates += 1
+            continue
+        seen.add(envelope.message_id)
+        out.envelopes.append(envelope)
+    out.errors.sort(key=lambda error: error.index)
+    return out
+
+
+def invalid(envelope: Envelope) -> tuple[str, str] | None:
+    """(code, message) when the record cannot be stored."""
+    if not envelope.name:
+        return "missing_field", "An event name is required."
+    if envelope.kind == HEARTBEAT and not envelope.instance_id:
+        return "missing_field", "A heartbeat needs the id of its instance."
+    if envelope.kind == INSTALL:
+        if envelope.step not in INSTALL_STEPS:
+            return "invalid_field", f"An install step must be one of {', '.join(INSTALL_STEPS)}."
+        if not envelope.install_id and not envelope.ip:
+            return "missing_field", "An install step needs the id of its install run."
+    # Descriptive fields are stored only from heartbeats (and an install's os): an ordinary event
+    # whose free-form properties happen to hold a long "version" is not refused for it.
+    checked = {HEARTBEAT: MAX_LENGTHS, INSTALL: (*_ALWAYS_CHECKED, "os")}.get(envelope.kind, _ALWAYS_CHECKED)
+    for name in checked:
+        if len(getattr(envelope, name)) > MAX_LENGTHS[name]:
+            return "invalid_field", f"`{name}` is longer than {MAX_LENGTHS[name]} characters."
+    return None
+
+
+def correct_time(envelope: Envelope, received_at: datetime) -> None:
+    envelope.received_at = received_at
+    client_time, sent_at = envelope.client_time, envelope.sent_at
+    if client_time is None and envelope.offset_ms is not None:
+        client_time, sent_at = received_at - timedelta(milliseconds=envelope.offset_ms), None
+    envelope.timestamp = corrected_timestamp(client_time=client_time, sent_at=sent_at, received_at=received_at)
+
+
+def protect(envelope: Envelope, request_ip: str) -> None:
+    """No raw address survives: heartbeats and installs keep a keyed hash of theirs, the rest nothing.
+
+    Server-side pings (heartbeats, installers) come from the instance itself, so the request's
+    address is the instance's when the payload names none; a browser event's address is a
+    person's and is never kept in any form.
+    """
+    if envelope.kind in (HEARTBEAT, INSTALL):
+        address = envelope.ip or request_ip
+        envelope.ip_hash = keyed_hash(address) if address else ""
+        if envelope.kind == INSTALL and not envelope.install_id:
+            envelope.install_id = f"ip-{keyed_hash(envelope.ip)[:32]}"
+    envelope.ip = ""
+    envelope.properties = scrub(envelope.properties, consent=envelope.consent)
+    if envelope.metrics:
+        envelope.metrics = scrub(envelope.metrics, consent=False)
+
+
+def derived_message_id(envelope: Envelope, received_at: datetime) -> str:
+    """A deterministic id from the record's content, so a retried identical request is stored once."""
+    anchor = envelope.client_time.isoformat() if envelope.client_time else received_at.strftime(DERIVED_ID_WINDOW)
+    material = orjson.dumps(
+        [envelope.kind, envelope.name, envelope.instance_id, envelope.install_id, envelope.step, anchor,
+         envelope.version, envelope.properties, envelope.metrics],
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+    )
+    return "auto-" + blake2b(material, digest_size=16).hexdigest()
+
+
+class HasCollection(Protocol):
+    pk: int
+    collection: str
+
+
+@dataclass(slots=True)
+class Collected:
+    envelopes: list[Envelope] = field(default_factory=list)
+    dropped: int = 0
+    dropped_by_instance: dict[int, int] = field(default_factory=dict)
+
+
+def apply_collection(envelopes: list[Envelope], *, instances: Mapping[str, HasCollection],
+                     erased: set[str]) -> Collected:
+    """Keep what each instance's collection level allows.
+
+    `full` keeps everything; `heartbeat` keeps heartbeats (properties and metrics emptied) and
+    drops the rest; `off` drops everything. Drops are counted per instance. Records of erased
+    instances are dropped without a trace; so are heartbeats whose instance could not be kept.
+    """
+    out = Collected()
+    for envelope in envelopes:
+        state = instances.get(envelope.instance_id) if envelope.instance_id else None
+        if envelope.instance_id in erased or (state is None and envelope.kind == HEARTBEAT):
+            out.dropped += 1
+            continue
+        if state is not None and state.collection != CollectionLevel.FULL:
+            if state.collection == CollectionLevel.OFF or envelope.kind != HEARTBEAT:
+                out.dropped += 1
+                out.dropped_by_instance[state.pk] = out.dropped_by_instance.get(state.pk, 0) + 1
+                continue
+            envelope.properties, envelope.metrics = {}, None
+        out.envelopes.append(envelope)
+    return out

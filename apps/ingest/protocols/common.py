@@ -1,0 +1,116 @@
+"""Helpers every wire protocol shares: reading records, fields and times tolerantly but honestly."""
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from apps.core.privacy import is_ip_address
+from apps.core.timeutil import parse_timestamp
+from apps.ingest.envelope import Envelope, Parsed, ProtocolError, RecordError, RecordInvalid
+
+# Field names the seed products use for the same thing, in order of preference.
+INSTANCE_KEYS = ("instanceId", "instance_id", "instance_uid", "$instance_id")
+VERSION_KEYS = ("version", "app_version", "$app_version", "wasp_version", "hasura_version")
+OS_KEYS = ("os", "$os", "os_platform")
+ARCH_KEYS = ("arch", "os_arch")
+CONTEXT_KEYS = ("ci", "context")
+IP_FIELDS = ("ipAddress", "ip_address", "ip", "$ip")
+ERROR_KEYS = ("error", "errorMessage", "error_message", "reason", "message")
+
+
+def batch_items(body: Any, *, batch_key: str = "batch") -> tuple[list[Any], dict[str, Any]]:
+    """The records of a body that is one record, a list of records or `{batch_key: [...], ...shared}`."""
+    if isinstance(body, dict):
+        items = body.get(batch_key)
+        if items is not None:
+            if not isinstance(items, list):
+                raise ProtocolError(f"`{batch_key}` must be a list of records.")
+            return items, body
+        return [body], body
+    if isinstance(body, list):
+        return body, {}
+    raise ProtocolError("The body must be a JSON object or a list of objects.")
+
+
+def read_records(items: list[Any], build: Callable[[dict[str, Any]], Envelope | None]) -> Parsed:
+    """Build one envelope per record; a record that cannot be read is reported by index, not fatal."""
+    parsed = Parsed(total=len(items))
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise RecordInvalid("invalid_record", "A record must be a JSON object.")
+            envelope = build(item)
+        except RecordInvalid as exc:
+            parsed.errors.append(RecordError(index, exc.code, exc.message))
+            continue
+        if envelope is not None:
+            envelope.index = index
+            parsed.envelopes.append(envelope)
+    return parsed
+
+
+def first(mapping: dict[str, Any] | None, keys: Iterable[str]) -> Any:
+    if not mapping:
+        return None
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def text(value: Any, field: str) -> str:
+    """A scalar as text (versions sometimes arrive as numbers); objects are an error."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise RecordInvalid("invalid_field", f"`{field}` must be a string.")
+
+
+def loose_text(value: Any) -> str:
+    """A descriptive field read from free-form properties: objects there are someone else's data, not an error."""
+    return "" if isinstance(value, dict | list) else text(value, "")
+
+
+def mapping(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise RecordInvalid("invalid_field", f"`{field}` must be an object.")
+
+
+def time_of(value: Any, field: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise RecordInvalid("invalid_timestamp", f"`{field}` is not an ISO 8601 time or epoch number.")
+    return parsed
+
+
+def mixpanel_time(properties: dict[str, Any]) -> datetime | None:
+    """Mixpanel-style exports keep the client time in `properties.time` (epoch seconds).
+
+    Only a fallback, and lenient: elsewhere `time` may be any property an app chose to send.
+    """
+    value = properties.get("time")
+    return parse_timestamp(value) if isinstance(value, int | float) else None
+
+
+def ip_of(*candidates: Any) -> str:
+    """The first candidate that is an IP address (the pipeline hashes it; nothing keeps it raw)."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and is_ip_address(candidate):
+            return candidate.strip()
+    return ""
+
+
+def without(payload: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    dropped = set(keys)
+    return {key: value for key, value in payload.items() if key not in dropped}

@@ -1,0 +1,40 @@
+"""FlowFuse core telemetry as documented, posted as-is to `/api/v1/ingest/flowfuse`.
+
+`{instanceId, os: {type, release, arch}, env: {nodejs, flowforge}, platform: {counts, config,
+license: {id, type}}}`: a heartbeat `flowfuse.ping` of `instanceId`, version `env.flowforge`,
+os/arch from `os`, metrics `platform` (counts and config), and the licence it runs under.
+FlowFuse stores only a hash of the sender's address; so do we (the request's address, hashed).
+"""
+
+from typing import Any
+
+from apps.ingest.envelope import HEARTBEAT, Envelope, EventRules, Parsed, RecordInvalid
+
+from .common import batch_items, mapping, read_records, text, time_of, without
+
+
+def parse(body: Any, *, rules: EventRules) -> Parsed:
+    items, _ = batch_items(body)
+    return read_records(items, _record)
+
+
+def _record(payload: dict[str, Any]) -> Envelope:
+    instance_id = text(payload.get("instanceId"), "instanceId")
+    if not instance_id:
+        raise RecordInvalid("missing_field", "`instanceId` is required.")
+    os_ = mapping(payload.get("os"), "os")
+    env = mapping(payload.get("env"), "env")
+    platform = mapping(payload.get("platform"), "platform")
+    license_ = mapping(platform.get("license"), "platform.license")
+    metrics = {key: platform[key] for key in ("counts", "config") if key in platform}
+    return Envelope(
+        kind=HEARTBEAT, name="flowfuse.ping", instance_id=instance_id,
+        client_time=time_of(payload.get("timestamp"), "timestamp"),
+        version=text(env.get("flowforge"), "env.flowforge"),
+        os=text(os_.get("type"), "os.type"),
+        arch=text(os_.get("arch"), "os.arch"),
+        metrics=metrics or None, metrics_key="platform",
+        license_id=text(license_.get("id"), "platform.license.id"),
+        license_type=text(license_.get("type"), "platform.license.type"),
+        properties=without(payload, ("instanceId", "timestamp")),
+    )

@@ -1,0 +1,109 @@
+"""Ingest endpoints: plain Django views (no DRF on the hot path), one per wire protocol.
+
+Each view: authenticate the key, read and decode the body, parse with its protocol, prepare
+with the pipeline, store in one transaction, answer after commit. Errors are JSON
+`{"code", "message"}`: 400 bad body, 401 key, 413 size, 503 (with Retry-After) when the
+database is unavailable, never a 2xx for something not stored. CSRF does not apply: these are
+machine endpoints authenticated by key, called cross-origin by SDKs.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.core.exceptions import ApiError, error_body
+from apps.ingest import answer, pipeline, protocols
+from apps.ingest.auth import authenticate, key_from_body, key_from_request
+from apps.ingest.decoding import decode_json, read_body
+from apps.ingest.envelope import Parsed, ProtocolError, RecordError
+from apps.ingest.writer import envelopes_store
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Telemetry-Key",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
+    for name, value in {**_CORS, **(headers or {})}.items():
+        response[name] = value
+    return response
+
+
+def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequest], HttpResponse]:
+    """A view for one protocol; `style` picks the answer shape its clients expect
+    (segment: {"success": true}, posthog: {"status": 1}, native, product)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method == "OPTIONS":
+            return json_response({}, status=204)
+        if request.method != "POST":
+            return json_response(error_body("method_not_allowed", "Use POST."), status=405, headers={"Allow": "POST"})
+        try:
+            return _ingest(request, protocol, style, options)
+        except ApiError as exc:
+            return json_response(error_body(exc.error_code, exc.message, exc.details), exc.status_code,
+                                 exc.extra_headers)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("ingest: database unavailable: %s", exc)
+            return json_response(error_body("unavailable", "The database is unavailable; nothing was stored. "
+                                            "Retry later."), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    view.__name__ = f"ingest_{protocol}_{options.get('default_type', style)}"
+    return view
+
+
+def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any]) -> HttpResponse:
+    now = timezone.now()
+    key = key_from_request(request)
+    product = authenticate(key) if key else None  # refuse a wrong key before reading the body
+    raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
+    body = decode_json(raw, content_type=request.META.get("CONTENT_TYPE", ""))
+    if product is None:
+        product = authenticate(key_from_body(body))
+    try:
+        parsed = protocols.parse(protocol, body, rules=product.rules, **options)
+    except ProtocolError as exc:
+        raise ApiError(code=exc.code, message=exc.message) from None
+    _refuse_foreign_tokens(parsed, key or key_from_body(body))
+    prepared = pipeline.prepare(parsed, received_at=now, request_ip=request.META.get("REMOTE_ADDR", ""))
+    if prepared.errors and not prepared.envelopes:
+        raise _rejected(prepared.errors)
+    stored = envelopes_store(product_id=product.pk, envelopes=prepared.envelopes, now=now)
+    errors = {"errors": [e.as_dict() for e in prepared.errors]} if prepared.errors else {}
+    if style == "segment":
+        return json_response({"success": True, **errors})
+    if style == "posthog":
+        return json_response({"status": 1, **errors})
+    base = answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=prepared.errors)
+    return json_response(answer.native(product, stored, prepared.envelopes, now, base, always=style == "product"))
+
+
+def _refuse_foreign_tokens(parsed: Parsed, key: str) -> None:
+    """A PostHog batch may carry a token on each event; events for another product are refused by index."""
+    foreign = [e for e in parsed.envelopes if e.token and e.token != key]
+    if foreign:
+        parsed.errors += [RecordError(e.index, "unknown_key", "This event's token is not the request's key.")
+                          for e in foreign]
+        parsed.envelopes = [e for e in parsed.envelopes if not e.token or e.token == key]
+
+
+def _rejected(errors: list[RecordError]) -> ApiError:
+    details = [error.as_dict() for error in errors]
+    if len(errors) == 1:
+        return ApiError(code=errors[0].code, message=errors[0].message, details=details)
+    return ApiError(code="invalid_records", message="No record in the request is valid.", details=details)

@@ -1,0 +1,224 @@
+"""What heartbeats do to the instance registry, set-based: one statement per step, never one per instance.
+
+The ingest writer calls these inside its one transaction:
+1. `instances_lock_or_create` creates the instances first seen now and locks every named one
+   (erased ids are never re-created), returning what the rest of the request needs to know;
+2. the writer stores the events and learns which heartbeats were new (not retries);
+3. `InstanceState.plan` turns the new heartbeats into the row's next state, and
+   `instances_apply_heartbeats` writes all of those states in one `UPDATE … FROM (VALUES …)`.
+Because rows stay locked from 1 to 3, the state computed in Python cannot be overtaken by a
+concurrent request for the same instance.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from apps.core import sql
+from apps.core.privacy import keyed_hash
+from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
+
+_REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatSeen:
+    timestamp: datetime
+    version: str = ""
+    edition: str = ""
+    os: str = ""
+    arch: str = ""
+    context: str = ""
+    ip_hash: str = ""
+    metrics: Mapping[str, Any] | None = None  # {kind of ping: its metrics}
+    license_pk: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceUpdate:
+    pk: int
+    first_seen: datetime
+    last_seen: datetime
+    status: str
+    status_change: tuple[str, str, datetime] | None
+    version: str
+    edition: str
+    os: str
+    arch: str
+    context: str
+    ip_hash: str
+    metrics: dict[str, Any] | None
+    license_pk: int | None
+    added: int
+
+
+@dataclass(slots=True)
+class InstanceState:
+    """An instance as the ingest writer sees it (locked when it came from `instances_lock_or_create`)."""
+
+    pk: int
+    instance_id: str
+    collection: str
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    heartbeat_count: int
+    version: str
+    metrics: dict[str, Any] | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """No heartbeat recorded yet: created by this request (or by hand, which counts the same)."""
+        return self.heartbeat_count == 0
+
+    def plan(self, heartbeats: Sequence[HeartbeatSeen]) -> InstanceUpdate:
+        """The row after these new (never seen before) heartbeats.
+
+        Descriptive fields follow the heartbeats that move `last_seen` forward, so a delayed old
+        ping cannot roll the version back; metrics of each kind of ping replace only that kind.
+        A heartbeat newer than `last_seen` makes a new, stale or dead instance active, except
+        the very first one, which leaves a fresh instance `new`. This state's `version` moves to
+        the new one, so the caller can answer the instance with it.
+        """
+        ordered = sorted(heartbeats, key=lambda hb: hb.timestamp)
+        fresh = self.fresh
+        advancing = [hb for hb in ordered if fresh or hb.timestamp > self.last_seen]
+        described: dict[str, str] = dict.fromkeys(("version", "edition", "os", "arch", "context", "ip_hash"), "")
+        for hb in advancing:
+            for name in described:
+                described[name] = getattr(hb, name) or described[name]
+        metrics: dict[str, Any] | None = None
+        license_pk: int | None = None
+        for hb in ordered:
+            if hb.metrics:
+                metrics = {**(metrics if metrics is not None else self.metrics or {}), **hb.metrics}
+            license_pk = hb.license_pk or license_pk
+        status, change = self.status, None
+        if not fresh and advancing and self.status in _REVIVED_BY_HEARTBEAT:
+            status = InstanceStatus.ACTIVE
+            change = (self.status, status, advancing[0].timestamp)
+        if described["version"]:
+            self.version = described["version"]
+        return InstanceUpdate(
+            pk=self.pk,
+            first_seen=ordered[0].timestamp if fresh else min(self.first_seen, ordered[0].timestamp),
+            last_seen=ordered[-1].timestamp if fresh else max(self.last_seen, ordered[-1].timestamp),
+            status=status, status_change=change, metrics=metrics, license_pk=license_pk,
+            added=len(ordered), **described,
+        )
+
+
+def _state(row: Sequence[Any], *, with_metrics: bool) -> InstanceState:
+    return InstanceState(
+        pk=row[0], instance_id=row[1], collection=row[2], status=row[3], first_seen=sql.dt_result(row[4]),
+        last_seen=sql.dt_result(row[5]), heartbeat_count=row[6], version=row[7],
+        metrics=sql.json_result(row[8]) if with_metrics else None,
+    )
+
+
+def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, datetime],
+                             now: datetime) -> dict[str, InstanceState]:
+    """Create missing instances (status `new`) and lock existing ones, in one upsert.
+
+    `first_seen` maps each instance id to its earliest heartbeat in the request. Erased ids are
+    filtered out by the insert itself and are simply absent from the result. The no-op
+    `DO UPDATE` is there so RETURNING also yields (and locks) the rows that already existed.
+    """
+    if not first_seen:
+        return {}
+    t = sql.table(Instance)
+    erased = sql.table(ErasedInstance)
+    ids = sorted(first_seen)  # one lock order for every request
+    params: list[Any] = []
+    for instance_id in ids:
+        params += [instance_id, sql.dt_param(first_seen[instance_id]), keyed_hash(instance_id)]
+    ts = sql.cast("v.ts", "timestamptz")
+    stamp = sql.cast("%s", "timestamptz")
+    statement = f"""
+        WITH v(instance_id, ts, erased_hash) AS (VALUES {sql.values_rows(len(ids), "%s, %s, %s")})
+        INSERT INTO {t} (product_id, instance_id, first_seen, last_seen, version, edition, os, arch, context,
+                         status, collection, metrics, ip_hash, heartbeat_count, dropped_count,
+                         created_at, updated_at)
+        SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', 0, 0, {stamp}, {stamp}
+        FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
+        ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
+        RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics"""
+    params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
+               product_id]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return {row[1]: _state(row, with_metrics=True) for row in rows}
+
+
+def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[dict[str, InstanceState], set[str]]:
+    """Existing instances named by events (which never create one), and which of the others were erased."""
+    wanted = set(instance_ids)
+    if not wanted:
+        return {}, set()
+    rows = Instance.objects.filter(product_id=product_id, instance_id__in=wanted).values_list(
+        "id", "instance_id", "collection", "status", "first_seen", "last_seen", "heartbeat_count", "version")
+    found = {row[1]: _state(row, with_metrics=False) for row in rows}
+    missing = {keyed_hash(instance_id): instance_id for instance_id in wanted - found.keys()}
+    erased: set[str] = set()
+    if missing:
+        hashes = ErasedInstance.objects.filter(product_id=product_id, instance_hash__in=list(missing))
+        erased = {missing[h] for h in hashes.values_list("instance_hash", flat=True)}
+    return found, erased
+
+
+def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime) -> None:
+    """Write the planned states of many instances in one statement, plus their status changes."""
+    if not updates:
+        return
+    t = sql.table(Instance)
+    columns = ("id", "first_seen", "last_seen", "status", "status_changed_at", "version", "edition", "os", "arch",
+               "context", "ip_hash", "metrics", "license_id", "added")
+    keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})"
+                              for name in ("version", "edition", "os", "arch", "context", "ip_hash"))
+    for chunk in sql.chunks(updates, len(columns)):
+        params: list[Any] = []
+        for u in chunk:
+            params += [u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,
+                       sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os,
+                       u.arch, u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added]
+        statement = f"""
+            WITH v({", ".join(columns)}) AS (VALUES {sql.values_rows(len(chunk), ", ".join(["%s"] * len(columns)))})
+            UPDATE {t} SET
+                first_seen = {sql.cast("v.first_seen", "timestamptz")},
+                last_seen = {sql.cast("v.last_seen", "timestamptz")},
+                status = v.status,
+                status_changed_at = COALESCE({sql.cast("v.status_changed_at", "timestamptz")}, {t}.status_changed_at),
+                {keep_if_empty},
+                metrics = COALESCE({sql.cast("v.metrics", "jsonb")}, {t}.metrics),
+                license_id = COALESCE({sql.cast("v.license_id", "bigint")}, {t}.license_id),
+                heartbeat_count = {t}.heartbeat_count + {sql.cast("v.added", "bigint")},
+                updated_at = {sql.cast("%s", "timestamptz")}
+            FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*params, sql.dt_param(now)])
+    changes = [StatusChange(instance_id=u.pk, old=u.status_change[0], new=u.status_change[1], at=u.status_change[2])
+               for u in updates if u.status_change]
+    if changes:
+        StatusChange.objects.bulk_create(changes, ignore_conflicts=True)
+
+
+def instances_add_dropped(*, dropped: Mapping[int, int], now: datetime) -> None:
+    """Count records the collection level refused, per instance, in one statement."""
+    if not dropped:
+        return
+    t = sql.table(Instance)
+    params: list[Any] = []
+    for pk in sorted(dropped):
+        params += [pk, dropped[pk]]
+    statement = f"""
+        WITH v(id, n) AS (VALUES {sql.values_rows(len(dropped), "%s, %s")})
+        UPDATE {t} SET dropped_count = {t}.dropped_count + {sql.cast("v.n", "bigint")},
+                       updated_at = {sql.cast("%s", "timestamptz")}
+        FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, sql.dt_param(now)])
