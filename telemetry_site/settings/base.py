@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.ingest",
     "apps.rollups",
     "apps.staff_api",
+    "apps.simulator",  # simulate_fleet: a demo fleet through the real ingest path (issue 6)
 ]
 
 MIDDLEWARE = [
