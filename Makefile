@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install lint migrate fleet bench-ingest bench-jobs
+.PHONY: run test install lint migrate fleet bench-ingest bench-jobs bench-dashboard
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -42,3 +42,10 @@ fleet: migrate
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/telemetry_bench
 bench-ingest: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+# Scheduled jobs on 1M instances / 10M events; needs an empty PostgreSQL database in BENCH_DATABASE_URL.
+bench-jobs: install
+	$(BIN)/python bench/jobs.py
+
+bench-dashboard: install
+	$(BIN)/python bench/dashboard.py

@@ -2,6 +2,8 @@
 database scheduler, where staff can see, pause and run them from the admin.
 
 Each entry: name → task path, crontab fields (UTC), and how long a queued run stays worth running.
+An expiry shorter than the gap to the next run means a backlog (worker down for a while) is
+dropped instead of running the same job many times in a row when the worker comes back.
 """
 
 from typing import TypedDict
@@ -13,4 +15,29 @@ class Schedule(TypedDict):
     expires_seconds: int
 
 
-SCHEDULES: dict[str, Schedule] = {}
+SCHEDULES: dict[str, Schedule] = {
+    # Stale/dead transitions are dated by last_seen + threshold, so the cadence only decides how
+    # soon staff see them, never what is recorded.
+    "check-heartbeats": {
+        "task": "apps.instances.tasks.check_heartbeats",
+        "crontab": {"minute": "*/5"},
+        "expires_seconds": 4 * 60,
+    },
+    # Today's and yesterday's rollups, recomputed (replaced) every hour: late pings land in both.
+    "build-rollups": {
+        "task": "apps.rollups.tasks.build_rollups",
+        "crontab": {"minute": "7"},
+        "expires_seconds": 50 * 60,
+    },
+    "purge-expired-events": {
+        "task": "apps.events.tasks.purge_expired",
+        "crontab": {"minute": "23", "hour": "3"},
+        "expires_seconds": 6 * 3600,
+    },
+    # Monday morning, after the 00:07 to 06:07 rollup runs have settled Sunday's figures.
+    "send-weekly-reports": {
+        "task": "apps.rollups.tasks.send_weekly_reports",
+        "crontab": {"minute": "30", "hour": "6", "day_of_week": "1"},
+        "expires_seconds": 12 * 3600,
+    },
+}

@@ -5,6 +5,8 @@ from apps.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Admin pages of the staff experience (issue 6): before admin.site.urls, whose catch-all would win.
+    path("admin/fleet/", include("apps.rollups.urls")),
     path("admin/", admin.site.urls),
     path("", include("apps.ingest.urls")),
     path("", include("apps.staff_api.urls")),

@@ -7,7 +7,7 @@ parameters one statement may carry.
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ import orjson
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.dateparse import parse_datetime
+from django.utils.duration import duration_microseconds
 
 T = TypeVar("T")
 
@@ -128,3 +129,19 @@ def cursor() -> AbstractContextManager[Any]:
     if is_postgres() and not db.execute_wrappers and not db.queries_logged:
         return _ServerBindingCursor(db)
     return db.cursor()
+
+def date_param(value: date) -> Any:
+    """A date as the driver wants it (SQLite: ISO text, the way Django stores it)."""
+    return connection.ops.adapt_datefield_value(value)
+
+
+def plus_seconds(expression: str, seconds: int) -> tuple[str, list[Any]]:
+    """SQL for `expression + seconds` on a datetime, and its one parameter.
+
+    On SQLite this is the expression the ORM emits for `F(...) + timedelta`, so the text it writes
+    has the ORM's format and compares correctly with rows the ORM wrote.
+    """
+    if is_postgres():
+        return f"{expression} + make_interval(secs => %s)", [seconds]
+    sql = connection.ops.combine_duration_expression("+", [expression, "%s"])
+    return sql, [duration_microseconds(timedelta(seconds=seconds))]

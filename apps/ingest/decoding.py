@@ -68,11 +68,25 @@ def decode_json(raw: bytes, *, content_type: str = "") -> Any:
     if not raw.strip():
         raise ApiError(code="invalid_json", message="The body is empty.")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if "utf-8" in str(exc).lower():
             raise ApiError(code="invalid_encoding", message="The body is not valid UTF-8.") from None
         raise ApiError(code="invalid_json", message=f"The body is not valid JSON: {exc}.") from None
+    # PostgreSQL text and jsonb cannot hold U+0000; in JSON it can only arrive escaped, so the
+    # byte check keeps the walk off the common path.
+    return without_nul(body) if b"\\u0000" in raw else body
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with every U+0000 removed from its strings and keys."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {key.replace("\x00", ""): without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _form_data(raw: bytes) -> bytes:

@@ -1,13 +1,21 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from apps.core.admin_utils import NoCountPaginator
+from apps.core.admin_utils import NoCountPaginator, recent_filter, short_id_html, utc_minutes
+from apps.rollups.admin import breakdown_values_filter
 
+from . import page_selectors
 from .models import (
     CollectionChange,
     CollectionLevel,
@@ -24,31 +32,18 @@ class CollectionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
 
 
-class StatusChangeInline(admin.TabularInline):
-    model = StatusChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("old", "new", "at")
-    ordering = ("-at",)
-    max_num = 0
-
-
-class CollectionChangeInline(admin.TabularInline):
-    model = CollectionChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("at", "old", "new", "reason", "changed_by")
-    ordering = ("-at",)
-    max_num = 0
-
-
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
-    list_display = ("instance_id", "product", "status", "version", "edition", "os", "collection",
-                    "last_seen", "first_seen")
-    list_filter = ("product", "status", "collection", "edition", "os")
-    search_fields = ("=instance_id", "version")
-    list_select_related = ("product",)
+    list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
+                    "license_type", "last_heartbeat")
+    list_display_links = ("short_id",)
+    list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
+                   breakdown_values_filter("edition", "edition", "edition"),
+                   breakdown_values_filter("os", "os", "operating system"))
+    # Prefix on the id (the instance_id_prefix index) and exact version; `=`/`^` would be UPPER() scans.
+    search_fields = ("instance_id__startswith", "version__exact")
+    search_help_text = "The start of an instance id, or an exact version."
+    list_select_related = ("product", "license")
     readonly_fields = ("product", "instance_id", "first_seen", "last_seen", "status", "status_changed_at",
                        "collection", "ip_hash", "license", "heartbeat_count", "dropped_count", "metrics",
                        "created_at", "updated_at")
@@ -56,9 +51,99 @@ class InstanceAdmin(admin.ModelAdmin):
               "context", "collection", "license", "first_seen", "last_seen", "heartbeat_count",
               "dropped_count", "ip_hash", "metrics", "created_at", "updated_at")
     paginator = NoCountPaginator
+    list_per_page = 50
     show_full_result_count = False
-    inlines = [StatusChangeInline, CollectionChangeInline]
+    show_facets = admin.ShowFacets.NEVER
     actions = ["set_collection_level"]
+
+    class Media:
+        css = {"all": ["telemetry/admin.css"]}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # instances exist because they pinged; ingest creates them
+
+    @admin.display(description="instance id", ordering="instance_id")
+    def short_id(self, instance: Instance) -> str:
+        return short_id_html(instance.instance_id)
+
+    @admin.display(description="last heartbeat (UTC)", ordering="last_seen")
+    def last_heartbeat(self, instance: Instance) -> str:
+        return utc_minutes(instance.last_seen)
+
+    @admin.display(description="licence")
+    def license_type(self, instance: Instance) -> str:
+        return (instance.license.type or "unknown type") if instance.license else "—"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, instance: Instance) -> str:
+        return format_html('<span class="badge {}">{}</span>', instance.status, instance.status)
+
+    @admin.display(description="collection", ordering="collection")
+    def collection_badge(self, instance: Instance) -> str:
+        return format_html('<span class="badge {}">{}</span>', instance.collection, instance.collection)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("<path:object_id>/collection/", self.admin_site.admin_view(self.collection_view),
+                 name="instances_instance_collection"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The instance page: bounded reads (history, versions, a page of events), nothing to edit but
+        the collection level, which has its own form and audit trail."""
+        instance = page_selectors.instance_for_page(pk=object_id) if object_id.isdigit() else None
+        if instance is None:
+            raise Http404("No such instance")
+        if not self.has_view_or_change_permission(request, instance):
+            raise PermissionDenied
+        events = page_selectors.instance_events_page(instance=instance, page=request.GET.get("events", 1))
+        return TemplateResponse(request, "admin/instances/instance/page.html", {
+            **self.admin_site.each_context(request),
+            "title": f"{instance.product.name} instance {instance.instance_id}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": instance,
+            "instance": instance,
+            "status_history": page_selectors.instance_status_history(instance=instance),
+            "versions": page_selectors.instance_versions_seen(instance=instance),
+            "metrics": page_selectors.flatten_metrics(instance.metrics),
+            "events": events,
+            "collection_history": page_selectors.instance_collection_history(instance=instance),
+            "installations": page_selectors.instance_installations(instance=instance),
+            "collection_form": CollectionForm(initial={"level": instance.collection}),
+            "can_change": self.has_change_permission(request, instance),
+            "can_delete": self.has_delete_permission(request, instance),
+            "outdated": instance.product.is_outdated(instance.version),
+            **(extra_context or {}),
+        })
+
+    @staticmethod
+    def _page_url(pk: int) -> str:
+        return reverse("admin:instances_instance_change", args=[pk])
+
+    def collection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return require_POST(self._change_collection)(request, object_id)
+
+    def _change_collection(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        instance = Instance.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if instance is None:
+            raise Http404("No such instance")
+        if not self.has_change_permission(request, instance):
+            raise PermissionDenied
+        form = CollectionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Choose a level and give a reason.", messages.ERROR)
+            return HttpResponseRedirect(self._page_url(instance.pk))
+        changed = instances_set_collection(
+            instance_ids=[instance.pk], level=form.cleaned_data["level"], reason=form.cleaned_data["reason"],
+            user=request.user, now=timezone.now())
+        if changed:
+            self.message_user(request, f"Collection level set to {form.cleaned_data['level']}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"The level already was {form.cleaned_data['level']}.", messages.INFO)
+        return HttpResponseRedirect(self._page_url(instance.pk))
 
     @admin.action(description="Set the collection level of the selected instances…")
     def set_collection_level(self, request: HttpRequest, queryset: QuerySet[Instance]) -> HttpResponse | None:
@@ -83,40 +168,79 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(Installation)
 class InstallationAdmin(admin.ModelAdmin):
-    list_display = ("install_id", "product", "status", "os", "started_at", "finished_at", "instance")
-    list_filter = ("product", "status", "os")
-    search_fields = ("=install_id",)
+    list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link", "error")
+    list_display_links = ("short_install_id",)
+    list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
+    search_fields = ("install_id__exact",)
+    search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
     readonly_fields = ("product", "install_id", "status", "os", "started_at", "finished_at", "last_seen",
                        "error", "ip_hash", "instance", "created_at", "updated_at")
     paginator = NoCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    class Media:
+        css = {"all": ["telemetry/admin.css"]}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # installations are built from install-script pings
+
+    @admin.display(description="install id", ordering="install_id")
+    def short_install_id(self, installation: Installation) -> str:
+        return short_id_html(installation.install_id)
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started(self, installation: Installation) -> str:
+        return utc_minutes(installation.started_at)
+
+    @admin.display(description="finished (UTC)", ordering="finished_at")
+    def finished(self, installation: Installation) -> str:
+        return utc_minutes(installation.finished_at)
+
+    @admin.display(description="instance", ordering="instance")
+    def instance_link(self, installation: Installation) -> str:
+        if installation.instance is None:
+            return "—"
+        return short_id_html(installation.instance.instance_id,
+                             url=reverse("admin:instances_instance_change", args=[installation.instance_id]))
+
+
+class ReadOnlyAuditAdmin(admin.ModelAdmin):
+    """Audit rows are written by services (ingest, the checker, instances_set_collection, erasure), never by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance", "old", "new", "at")
     list_filter = ("new", "old")
-    search_fields = ("=instance__instance_id",)
+    search_fields = ("instance__instance_id__startswith",)
     list_select_related = ("instance",)
     readonly_fields = ("instance", "old", "new", "at")
     paginator = NoCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
 
 @admin.register(CollectionChange)
-class CollectionChangeAdmin(admin.ModelAdmin):
+class CollectionChangeAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance", "old", "new", "changed_by", "at", "reason")
     list_filter = ("new",)
-    search_fields = ("=instance__instance_id", "reason")
+    search_fields = ("instance__instance_id__startswith", "reason")
     list_select_related = ("instance", "changed_by")
     readonly_fields = ("instance", "changed_by", "at", "old", "new", "reason")
 
 
 @admin.register(ErasedInstance)
-class ErasedInstanceAdmin(admin.ModelAdmin):
+class ErasedInstanceAdmin(ReadOnlyAuditAdmin):
     list_display = ("instance_hash", "product", "erased_at", "erased_by", "events_deleted")
     list_filter = ("product",)
-    search_fields = ("=instance_hash",)
+    search_fields = ("instance_hash__exact",)
     list_select_related = ("product", "erased_by")
     readonly_fields = ("product", "instance_hash", "erased_at", "erased_by", "reason", "events_deleted")

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.ingest",
     "apps.rollups",
     "apps.staff_api",
+    "apps.simulator",  # simulate_fleet: a demo fleet through the real ingest path (issue 6)
 ]
 
 MIDDLEWARE = [
@@ -115,6 +116,8 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without it kombu keeps its exchange tables in ./control, wherever the worker started.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)

@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL
+from .base import DATABASES, REDIS_URL, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -13,12 +13,19 @@ DEBUG = False
 # Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
 TELEMETRY_PRODUCT_CACHE_SECONDS = 0
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
+# A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:
-    _broker_dir = Path(tempfile.mkdtemp(prefix="telemetry-broker-"))
-    (_broker_dir / "processed").mkdir()
+    _broker_dir = Path(env.str("TELEMETRY_TEST_BROKER_DIR", default="") or tempfile.mkdtemp(prefix="telemetry-broker-"))
+    (_broker_dir / "processed").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without it kombu keeps its exchange tables in ./control, wherever the worker started.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Scheduled jobs: the SQLite test database is a file (not in-memory) so a Celery worker process
+# and concurrent threads started by a test can open it too.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="telemetry-testdb-")) / "test.sqlite3")}

@@ -160,3 +160,13 @@ def test_only_post(client: Client, appsmith: Product) -> None:
     assert_error(client.get("/api/v1/ingest"), 405, "method_not_allowed")
     preflight = client.options("/v1/batch")
     assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
+
+
+def test_nul_characters_are_removed_not_a_server_error(post: Post, appsmith: Product) -> None:
+    """PostgreSQL cannot store U+0000 in text or jsonb; a payload carrying one is stored without it."""
+    record = {**HEARTBEAT, "event": "ping\u0000", "properties": {"k\u0000": ["v\u0000", {"x": "\u0000"}]}}
+    response = post("/api/v1/ingest", record, key=appsmith.ingest_key)
+    assert response.status_code == 200, response.content
+    event = Event.objects.get()
+    assert event.name == "ping"
+    assert event.properties == {"k": ["v", {"x": ""}]}

@@ -27,7 +27,7 @@ def test_instance_object_carries_the_contract_fields(api: APIClient, licensed_in
         "status": "active", "status_changed_at": None, "first_seen": "2023-12-30T12:00:00Z",
         "last_seen": "2024-01-09T12:00:00Z", "version": "v1.9.15", "edition": "ee", "os": "linux",
         "arch": "x86_64", "context": "", "collection": "full",
-        "license": {"id": licensed_instance.license_id, "license_id": "lic-9f2", "type": "enterprise"},
+        "license": {"id": "lic-9f2", "type": "enterprise", "pk": licensed_instance.license_id},
         "metrics": {"heartbeat": {"users": 12}}, "heartbeat_count": 0, "dropped_count": 0,
     }
     listed = api.get("/api/v1/instances/").json()

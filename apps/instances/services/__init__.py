@@ -12,8 +12,10 @@ from .heartbeats import (
     instances_lookup,
 )
 from .installations import InstallStepSeen, installations_link, installations_record
+from .staleness import HeartbeatCheck, instances_check_heartbeats
 
 __all__ = [
+    "HeartbeatCheck",
     "HeartbeatSeen",
     "InstallStepSeen",
     "InstanceState",
@@ -23,6 +25,7 @@ __all__ = [
     "instance_erase",
     "instances_add_dropped",
     "instances_apply_heartbeats",
+    "instances_check_heartbeats",
     "instances_lock_or_create",
     "instances_lookup",
     "instances_set_collection",

@@ -5,11 +5,15 @@ from apps.licenses.models import License
 
 
 class LicenseRefSerializer(serializers.ModelSerializer):
-    """The licence an instance reports: `id` is the API's licence id, `license_id` the licence's own."""
+    """The licence an instance reports, in the shape ingest takes it: `{id, type}` with the licence's own id
+    (FlowFuse `platform.license.id`, Hasura `license_jti`); `pk` finds it under /api/v1/licenses/."""
+
+    id = serializers.CharField(source="license_id", read_only=True)
+    pk = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = License
-        fields = ["id", "license_id", "type"]
+        fields = ["id", "type", "pk"]
 
 
 class InstanceSerializer(serializers.ModelSerializer):
