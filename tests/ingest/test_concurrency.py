@@ -5,7 +5,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from django.db import connection
 from django.test import override_settings
 
 from apps.events.models import Event
@@ -15,8 +14,6 @@ from apps.products.models import Product
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.skipif(connection.vendor == "sqlite", reason="Django's live server shares one in-memory SQLite "
-                    "connection between its threads; SQLite serialises writers anyway")
 def test_racing_retries_store_once(live_server) -> None:
     product = Product.objects.create(slug="racer", name="Racer")
     batch = {"batch": [{"type": "heartbeat", "instance_id": f"i-{n % 5}", "message_id": f"m-{n}",
