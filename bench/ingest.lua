@@ -8,6 +8,7 @@
 --   rate=<requests/s>             per thread; 0 = as fast as the connections allow (saturation)
 --   events=<n>                    events per Segment batch (mode=batch)
 --   fleet=<prefix>                instances named by batch events: <prefix>-0 .. <prefix>-99
+--   known=1                       heartbeats come from that fleet instead of a new instance each
 --   file=<path> threads=<n>       pre-built request bodies (mode=bodies: gzip), each sent once;
 --   offset=<n>                    bodies already used by earlier rounds
 local ffi = require("ffi")
@@ -107,11 +108,14 @@ function delay()
 end
 
 local function heartbeat_body(id)
+  -- known=1: a keep-alive from one of the instances created beforehand; otherwise a new instance.
+  local instance = id
+  if opts.known == "1" then instance = string.format("%s-%d", opts.fleet, seq % 100) end
   return string.format(
     '{"type":"heartbeat","instance_id":"%s","message_id":"hb-%s","event":"bench.ping",' ..
     '"timestamp":"%s","version":"1.%d.0","edition":"ce","os":"linux","arch":"x86_64",' ..
     '"metrics":{"users":%d,"apps":%d}}',
-    id, id, iso_now(), seq % 10, seq % 97, seq % 13)
+    instance, id, iso_now(), seq % 10, seq % 97, seq % 13)
 end
 
 local EVENT_NAMES = { "API_CALL", "PAGE_VIEW", "QUERY_EXECUTED", "WIDGET_DRAGGED", "DATASOURCE_CREATED" }
