@@ -87,5 +87,14 @@ def short_id_html(value: str, *, url: str = "", keep: int = 14) -> str:
     return format_html('<span title="{}">{}</span>', value, shown)
 
 
+def instance_link_html(instance: Any) -> str:
+    """The short id of an instance, linked to its admin page; a dash when there is none."""
+    from django.urls import reverse
+
+    if instance is None:
+        return "—"
+    return short_id_html(instance.instance_id, url=reverse("admin:instances_instance_change", args=[instance.pk]))
+
+
 def utc_minutes(value: Any) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value else "—"

@@ -1,7 +1,6 @@
 from django.contrib import admin
-from django.urls import reverse
 
-from apps.core.admin_utils import NoCountPaginator, recent_filter, short_id_html
+from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter
 
 from .models import Event
 
@@ -32,10 +31,7 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="instance", ordering="instance")
     def instance_link(self, event: Event) -> str:
-        if event.instance is None:
-            return "—"
-        return short_id_html(event.instance.instance_id,
-                             url=reverse("admin:instances_instance_change", args=[event.instance_id]))
+        return instance_link_html(event.instance)
 
     @admin.display(description="time (UTC)", ordering="timestamp")
     def time(self, event: Event) -> str:

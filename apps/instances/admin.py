@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from apps.core.admin_utils import NoCountPaginator, recent_filter, short_id_html, utc_minutes
+from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter, short_id_html, utc_minutes
 from apps.rollups.admin import breakdown_values_filter
 
 from . import page_selectors
@@ -200,10 +200,7 @@ class InstallationAdmin(admin.ModelAdmin):
 
     @admin.display(description="instance", ordering="instance")
     def instance_link(self, installation: Installation) -> str:
-        if installation.instance is None:
-            return "—"
-        return short_id_html(installation.instance.instance_id,
-                             url=reverse("admin:instances_instance_change", args=[installation.instance_id]))
+        return instance_link_html(installation.instance)
 
 
 class ReadOnlyAuditAdmin(admin.ModelAdmin):

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .audience import notice_audience, notice_is_live, release_audience
-from .models import Notice, Product, Release, generate_ingest_key
+from .models import Notice, Product, Release
+from .services import product_rotate_ingest_key
 
 
 class ReleaseInline(admin.TabularInline):
@@ -43,9 +44,9 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rotate the ingest key (old clients stop being accepted)")
     def rotate_ingest_key(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        now = timezone.now()
         for product in queryset:  # a handful of products, never the fleet
-            product.ingest_key = generate_ingest_key()
-            product.save(update_fields=["ingest_key", "updated_at"])
+            product_rotate_ingest_key(product=product, now=now)
         self.message_user(request, f"Rotated the ingest key of {queryset.count()} product(s).", messages.SUCCESS)
 
 
