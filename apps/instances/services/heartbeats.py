@@ -129,27 +129,28 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
         return {}
     t = sql.table(Instance)
     erased = sql.table(ErasedInstance)
-    ids = sorted(first_seen)  # one lock order for every request
-    params: list[Any] = []
-    for instance_id in ids:
-        params += [instance_id, sql.dt_param(first_seen[instance_id]), keyed_hash(instance_id)]
     ts = sql.cast("v.ts", "timestamptz")
     stamp = sql.cast("%s", "timestamptz")
-    statement = f"""
-        WITH v(instance_id, ts, erased_hash) AS (VALUES {sql.values_rows(len(ids), "%s, %s, %s")})
-        INSERT INTO {t} (product_id, instance_id, first_seen, last_seen, version, edition, os, arch, context,
-                         status, collection, metrics, ip_hash, heartbeat_count, dropped_count,
-                         created_at, updated_at)
-        SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', 0, 0, {stamp}, {stamp}
-        FROM v
-        WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
-        ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
-        RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics"""
-    params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
-               product_id]
-    with sql.cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
+    rows: list[Sequence[Any]] = []
+    # One lock order for every request: sorted ids, chunks in order.
+    for chunk in sql.chunks(sorted(first_seen), 3):
+        cte, params = sql.rows_cte("v", (("instance_id", "text"), ("ts", "timestamptz"), ("erased_hash", "text")),
+                                   [(iid, sql.dt_param(first_seen[iid]), keyed_hash(iid)) for iid in chunk])
+        statement = f"""
+            WITH {cte}
+            INSERT INTO {t} (product_id, instance_id, first_seen, last_seen, version, edition, os, arch, context,
+                             status, collection, metrics, ip_hash, heartbeat_count, dropped_count,
+                             created_at, updated_at)
+            SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', 0, 0, {stamp}, {stamp}
+            FROM v
+            WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
+            ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
+            RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics"""
+        params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
+                   product_id]
+        with sql.cursor() as cursor:
+            cursor.execute(statement, params)
+            rows += cursor.fetchall()
     return {row[1]: _state(row, with_metrics=True) for row in rows}
 
 
@@ -183,18 +184,20 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
     if not updates:
         return
     t = sql.table(Instance)
-    columns = ("id", "first_seen", "last_seen", "status", "status_changed_at", "version", "edition", "os", "arch",
-               "context", "ip_hash", "metrics", "license_id", "added")
+    columns = (("id", "bigint"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("status", "text"),
+               ("status_changed_at", "timestamptz"), ("version", "text"), ("edition", "text"), ("os", "text"),
+               ("arch", "text"), ("context", "text"), ("ip_hash", "text"), ("metrics", "jsonb"),
+               ("license_id", "bigint"), ("added", "bigint"))
     keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})"
                               for name in ("version", "edition", "os", "arch", "context", "ip_hash"))
     for chunk in sql.chunks(updates, len(columns)):
-        params: list[Any] = []
-        for u in chunk:
-            params += [u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,
-                       sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os,
-                       u.arch, u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added]
+        cte, params = sql.rows_cte("v", columns, [
+            (u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,
+             sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os, u.arch,
+             u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added)
+            for u in chunk])
         statement = f"""
-            WITH v({", ".join(columns)}) AS (VALUES {sql.values_rows(len(chunk), ", ".join(["%s"] * len(columns)))})
+            WITH {cte}
             UPDATE {t} SET
                 first_seen = {sql.cast("v.first_seen", "timestamptz")},
                 last_seen = {sql.cast("v.last_seen", "timestamptz")},
@@ -219,13 +222,12 @@ def instances_add_dropped(*, dropped: Mapping[int, int], now: datetime) -> None:
     if not dropped:
         return
     t = sql.table(Instance)
-    params: list[Any] = []
-    for pk in sorted(dropped):
-        params += [pk, dropped[pk]]
-    statement = f"""
-        WITH v(id, n) AS (VALUES {sql.values_rows(len(dropped), "%s, %s")})
-        UPDATE {t} SET dropped_count = {t}.dropped_count + {sql.cast("v.n", "bigint")},
-                       updated_at = {sql.cast("%s", "timestamptz")}
-        FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
-    with sql.cursor() as cursor:
-        cursor.execute(statement, [*params, sql.dt_param(now)])
+    for chunk in sql.chunks(sorted(dropped), 2):
+        cte, params = sql.rows_cte("v", (("id", "bigint"), ("n", "bigint")), [(pk, dropped[pk]) for pk in chunk])
+        statement = f"""
+            WITH {cte}
+            UPDATE {t} SET dropped_count = {t}.dropped_count + {sql.cast("v.n", "bigint")},
+                           updated_at = {sql.cast("%s", "timestamptz")}
+            FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
+        with sql.cursor() as cursor:
+            cursor.execute(statement, [*params, sql.dt_param(now)])

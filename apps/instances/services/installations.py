@@ -103,15 +103,14 @@ def installations_link(*, product_id: int, links: Sequence[tuple[int, str, str]]
     if not links:
         return
     t = sql.table(Installation)
-    params: list[Any] = []
-    for pk, install_id, ip_hash in links:
-        params += [pk, install_id, ip_hash]
-    statement = f"""
-        WITH v(pk, install_id, ip_hash) AS (VALUES {sql.values_rows(len(links), "%s, %s, %s")})
-        UPDATE {t} SET instance_id = {sql.cast("v.pk", "bigint")}, updated_at = {sql.cast("%s", "timestamptz")}
-        FROM v
-        WHERE {t}.product_id = %s AND {t}.instance_id IS NULL
-          AND ((v.install_id <> '' AND {t}.install_id = v.install_id)
-               OR (v.ip_hash <> '' AND {t}.ip_hash = v.ip_hash))"""
-    with sql.cursor() as cursor:
-        cursor.execute(statement, [*params, sql.dt_param(now), product_id])
+    for chunk in sql.chunks(links, 3):
+        cte, params = sql.rows_cte("v", (("pk", "bigint"), ("install_id", "text"), ("ip_hash", "text")), chunk)
+        statement = f"""
+            WITH {cte}
+            UPDATE {t} SET instance_id = {sql.cast("v.pk", "bigint")}, updated_at = {sql.cast("%s", "timestamptz")}
+            FROM v
+            WHERE {t}.product_id = %s AND {t}.instance_id IS NULL
+              AND ((v.install_id <> '' AND {t}.install_id = v.install_id)
+                   OR (v.ip_hash <> '' AND {t}.ip_hash = v.ip_hash))"""
+        with sql.cursor() as cursor:
+            cursor.execute(statement, [*params, sql.dt_param(now), product_id])
