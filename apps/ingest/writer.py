@@ -1,9 +1,15 @@
-"""The ingest writer: one transaction per request, a fixed handful of set-based statements.
+"""The ingest writer: one transaction per request (or per group of requests), a fixed handful of
+set-based statements.
 
 Statements for a request (each only when the request has something for it):
 instances upsert-and-lock · lookup of instances named by events · events insert (ON CONFLICT DO
 NOTHING RETURNING: the dedupe) · licences upsert · one UPDATE for all heartbeat-bearing instances
 · installations upsert · install → instance links · dropped counters. Nothing runs per event.
+
+`writes_store` stores several requests in one transaction with those same statements, once per
+product (the group commit, apps/ingest/group_commit.py, hands it whatever has queued up). The
+requests of a group must not overlap (`overlap_keys`); each then gets exactly the counts it would
+have got alone.
 """
 
 from collections.abc import Sequence
@@ -12,6 +18,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from apps.core import sql
 from apps.events.services import EventRow, events_insert
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
 from apps.ingest.pipeline import apply_collection
@@ -38,35 +45,97 @@ class Stored:
     erased: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One request's prepared envelopes (all of one product), waiting to be stored."""
+
+    product_id: int
+    envelopes: Sequence[Envelope]
+    now: datetime  # when the request arrived
+
+
+def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
+    """What two writes of one transaction must not share: a message id, a heartbeat's instance, an install run.
+
+    Writes that share none of these touch different rows (or only read the same instance), so
+    storing them together gives each the result it would get alone, in some serial order.
+    """
+    keys: set[tuple[int, str, str]] = set()
+    for e in write.envelopes:
+        keys.add((write.product_id, "message", e.message_id))
+        if e.kind == HEARTBEAT:
+            keys.add((write.product_id, "instance", e.instance_id))
+        elif e.kind == INSTALL:
+            keys.add((write.product_id, "install", e.install_id))
+    return keys
+
+
 def envelopes_store(*, product_id: int, envelopes: Sequence[Envelope], now: datetime) -> Stored:
     """Store prepared envelopes of one product atomically; the caller answers only after this returns."""
-    with transaction.atomic():
-        first_seen: dict[str, datetime] = {}
-        for envelope in envelopes:
-            if envelope.kind == HEARTBEAT:
-                seen = first_seen.get(envelope.instance_id)
-                first_seen[envelope.instance_id] = min(seen, envelope.timestamp) if seen else envelope.timestamp
-        states = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
-        erased = set(first_seen) - states.keys()
-        named = {e.instance_id for e in envelopes if e.kind != HEARTBEAT and e.instance_id} - states.keys() - erased
-        found, erased_named = instances_lookup(product_id=product_id, instance_ids=named)
-        states.update(found)
-        erased |= erased_named
-        kept = apply_collection(list(envelopes), instances=states, erased=erased)
-        pk_of = {iid: state.pk for iid, state in states.items()}
-        new_ids = events_insert(product_id=product_id, received_at=now, rows=[
-            EventRow(instance_pk=pk_of.get(e.instance_id), kind=e.kind, name=e.name, message_id=e.message_id,
-                     timestamp=e.timestamp, properties=e.properties)
-            for e in kept.envelopes])
-        new_heartbeats = [e for e in kept.envelopes if e.kind == HEARTBEAT and e.message_id in new_ids]
-        _apply_heartbeats(product_id=product_id, heartbeats=new_heartbeats, states=states, now=now)
-        installations_record(product_id=product_id, now=now, steps=[
-            InstallStepSeen(install_id=e.install_id, step=e.step, timestamp=e.timestamp, os=e.os, error=e.error,
-                            ip_hash=e.ip_hash, instance_pk=pk_of.get(e.instance_id))
-            for e in kept.envelopes if e.kind == INSTALL])
-        instances_add_dropped(dropped=kept.dropped_by_instance, now=now)
-    return Stored(accepted=len(new_ids), duplicates=len(kept.envelopes) - len(new_ids), dropped=kept.dropped,
-                  instances=states, erased=erased)
+    return writes_store([Write(product_id=product_id, envelopes=envelopes, now=now)])[0]
+
+
+def writes_store(writes: Sequence[Write]) -> list[Stored]:
+    """Store non-overlapping writes in one transaction; one `Stored` per write, in order."""
+    by_product: dict[int, list[Write]] = {}
+    for write in writes:
+        by_product.setdefault(write.product_id, []).append(write)
+    outcomes: dict[int, _Outcome] = {}
+    with transaction.atomic(), sql.pipeline():
+        for product_id, group in sorted(by_product.items()):  # one lock order across products
+            outcomes[product_id] = _store_product(
+                product_id=product_id, envelopes=[e for write in group for e in write.envelopes],
+                now=max(write.now for write in group))
+    return [outcomes[write.product_id].stored(write.envelopes) for write in writes]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What storing one product's envelopes did, so each write can be told its own part."""
+
+    instances: dict[str, InstanceState]
+    erased: set[str]
+    kept: set[int]  # id() of the envelopes the collection levels kept
+    new_ids: set[str]  # message ids stored now (the rest of the kept ones were already stored)
+
+    def stored(self, envelopes: Sequence[Envelope]) -> Stored:
+        out = Stored(instances=self.instances, erased=self.erased)
+        for e in envelopes:
+            if id(e) not in self.kept:
+                out.dropped += 1
+            elif e.message_id in self.new_ids:
+                out.accepted += 1
+            else:
+                out.duplicates += 1
+        return out
+
+
+def _store_product(*, product_id: int, envelopes: Sequence[Envelope], now: datetime) -> _Outcome:
+    first_seen: dict[str, datetime] = {}
+    for envelope in envelopes:
+        if envelope.kind == HEARTBEAT:
+            seen = first_seen.get(envelope.instance_id)
+            first_seen[envelope.instance_id] = min(seen, envelope.timestamp) if seen else envelope.timestamp
+    states = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
+    erased = set(first_seen) - states.keys()
+    named = {e.instance_id for e in envelopes if e.kind != HEARTBEAT and e.instance_id} - states.keys() - erased
+    found, erased_named = instances_lookup(product_id=product_id, instance_ids=named)
+    states.update(found)
+    erased |= erased_named
+    kept = apply_collection(list(envelopes), instances=states, erased=erased)
+    pk_of = {iid: state.pk for iid, state in states.items()}
+    new_ids = events_insert(product_id=product_id, received_at=now, rows=[
+        EventRow(instance_pk=pk_of.get(e.instance_id), kind=e.kind, name=e.name, message_id=e.message_id,
+                 timestamp=e.timestamp, properties=e.properties, received_at=e.received_at)
+        for e in kept.envelopes])
+    new_heartbeats = [e for e in kept.envelopes if e.kind == HEARTBEAT and e.message_id in new_ids]
+    _apply_heartbeats(product_id=product_id, heartbeats=new_heartbeats, states=states, now=now)
+    installations_record(product_id=product_id, now=now, steps=[
+        InstallStepSeen(install_id=e.install_id, step=e.step, timestamp=e.timestamp, os=e.os, error=e.error,
+                        ip_hash=e.ip_hash, instance_pk=pk_of.get(e.instance_id))
+        for e in kept.envelopes if e.kind == INSTALL])
+    instances_add_dropped(dropped=kept.dropped_by_instance, now=now)
+    return _Outcome(instances=states, erased=erased, kept={id(e) for e in kept.envelopes}, new_ids=new_ids)
 
 
 def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: dict[str, InstanceState],
