@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.exceptions import ApiError, error_body
-from apps.ingest import answer, pipeline, protocols
+from apps.ingest import answer, group_commit, pipeline, protocols
 from apps.ingest.auth import authenticate, key_from_body, key_from_request
 from apps.ingest.decoding import decode_json, read_body
 from apps.ingest.envelope import Parsed, ProtocolError, RecordError
-from apps.ingest.writer import envelopes_store
+from apps.ingest.writer import Write
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
         except ApiError as exc:
             return json_response(error_body(exc.error_code, exc.message, exc.details), exc.status_code,
                                  exc.extra_headers)
+        except group_commit.GroupCommitTimeout as exc:
+            logger.warning("ingest: %s", exc)
+            return json_response(error_body("unavailable", "The write did not finish in time. Retry later: a "
+                                            "retry is stored once."), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         except (OperationalError, InterfaceError) as exc:
             logger.warning("ingest: database unavailable: %s", exc)
             return json_response(error_body("unavailable", "The database is unavailable; nothing was stored. "
@@ -83,7 +87,7 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     prepared = pipeline.prepare(parsed, received_at=now, request_ip=request.META.get("REMOTE_ADDR", ""))
     if prepared.errors and not prepared.envelopes:
         raise _rejected(prepared.errors)
-    stored = envelopes_store(product_id=product.pk, envelopes=prepared.envelopes, now=now)
+    stored = group_commit.store(Write(product_id=product.pk, envelopes=prepared.envelopes, now=now))
     errors = {"errors": [e.as_dict() for e in prepared.errors]} if prepared.errors else {}
     if style == "segment":
         return json_response({"success": True, **errors})

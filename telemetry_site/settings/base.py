@@ -29,6 +29,9 @@ TELEMETRY_HASH_KEY = env.str("TELEMETRY_HASH_KEY", default=SECRET_KEY)
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=1_048_576)
 # Ingest: seconds a product (key, event mapping, latest version, notices) stays cached per process.
 TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=30)
+# Ingest: concurrent requests of a threaded server process share one transaction (group commit,
+# apps/ingest/group_commit.py). Off by default here (runserver, tests); on in production settings.
+TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", default=False)
 TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="telemetry@localhost")
 
 INSTALLED_APPS = [

@@ -1,0 +1,187 @@
+"""Group commit (issue 7): the concurrent requests of one server process share a transaction.
+
+A heartbeat is one small row; committing it alone costs the driver and PostgreSQL several times
+what writing the row costs (round trips, planning, a WAL flush per request). So request threads
+hand their prepared writes to the process's one writer thread and wait. The writer takes
+everything that has queued up, stores it in one transaction (`writer.writes_store`, one set of
+statements per product) and wakes every request with its own result only after the commit:
+nothing is acknowledged before it is durable. No request waits for company: a lone request is
+written at once, and the requests that arrive while a commit is in flight form the next group.
+(RudderStack's gateway batches its database writes the same way.)
+
+- Requests of one group never overlap (`writer.overlap_keys`: a message id, a heartbeat's
+  instance, an install run): an overlapping request waits for the next group, so every request
+  gets the counts and answer it would have got alone.
+- When a group's transaction fails, the database being unavailable fails every request of it
+  (they answer 503 and are retried by their senders); any other error retries each request alone,
+  so one bad request cannot fail the others.
+- A request that waits longer than `timeout` gives up (503). Its write is skipped if it is still
+  queued; if its group was already being committed it is stored, and a retry then finds it as a
+  duplicate, so nothing is stored twice.
+
+Only a threaded server benefits (gunicorn gthread: docker/gunicorn.conf.py). It is switched on by
+`TELEMETRY_INGEST_GROUP_COMMIT` (production default); otherwise each request stores its own writes
+in its own thread (`writes_store([write])`), as the test suite and `runserver` do.
+"""
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
+
+from apps.ingest.writer import Stored, Write, overlap_keys, writes_store
+
+logger = logging.getLogger(__name__)
+
+StoreFunction = Callable[[Sequence[Write]], list[Stored]]
+
+
+class GroupCommitTimeout(OperationalError):
+    """The writer did not finish a request's write in time (answered like an unavailable database)."""
+
+
+class _Job:
+    __slots__ = ("abandoned", "done", "error", "keys", "result", "write")
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+        self.keys = overlap_keys(write)
+        self.done = threading.Event()
+        self.result: Stored | None = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+    def finish(self, result: Stored | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+_STOP = object()
+
+
+class GroupCommitter:
+    """One writer thread per process; `store` is called from request threads."""
+
+    def __init__(self, *, max_group: int = 200, timeout: float = 25.0, store: StoreFunction = writes_store) -> None:
+        self.max_group = max_group
+        self.timeout = timeout
+        self._store = store
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def store(self, write: Write) -> Stored:
+        """Store one request's write with whatever else is queued; returns after the commit."""
+        job = _Job(write)
+        self._running_queue().put(job)
+        if not job.done.wait(self.timeout):
+            job.abandoned = True
+            raise GroupCommitTimeout(f"the write was not committed within {self.timeout:g} s")
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def stop(self) -> None:
+        """Finish what is queued, close the writer's database connection and end its thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is None or self._pid != os.getpid():
+                return
+            self._queue.put(_STOP)
+        thread.join()
+
+    def _running_queue(self) -> queue.SimpleQueue:
+        # Started on first use, and again in a forked child (a gunicorn worker forked from a
+        # master that had already started one would otherwise queue to a thread it does not have).
+        if self._thread is None or self._pid != os.getpid():
+            with self._lock:
+                if self._thread is None or self._pid != os.getpid():
+                    self._pid, self._queue = os.getpid(), queue.SimpleQueue()
+                    self._thread = threading.Thread(target=self._run, args=(self._queue,),
+                                                    name="ingest-group-commit", daemon=True)
+                    self._thread.start()
+        return self._queue
+
+    def _run(self, jobs: queue.SimpleQueue) -> None:
+        carried: list[_Job] = []
+        stopping = False
+        try:
+            while True:
+                # Sticky: the stop marker is seen once, and writes carried over past it are still stored.
+                group, carried, stop_asked = self._next_group(jobs, carried)
+                stopping = stopping or stop_asked
+                if group:
+                    self._commit(group)
+                if stopping and not carried:
+                    return
+        finally:
+            connections.close_all()
+
+    def _next_group(self, jobs: queue.SimpleQueue, carried: list[_Job]) -> tuple[list[_Job], list[_Job], bool]:
+        """The jobs carried over first, then what has queued up: (group, carried over, stop asked)."""
+        waiting = list(carried)
+        if not waiting:
+            waiting.append(jobs.get())
+        stopping = False
+        while len(waiting) < self.max_group:
+            try:
+                waiting.append(jobs.get_nowait())
+            except queue.Empty:
+                break
+        if _STOP in waiting:
+            stopping = True
+            waiting = [job for job in waiting if job is not _STOP]
+        group: list[_Job] = []
+        later: list[_Job] = []
+        taken: set[tuple[int, str, str]] = set()
+        for job in waiting:
+            if job.abandoned:
+                continue
+            if job.keys.isdisjoint(taken):
+                group.append(job)
+                taken |= job.keys
+            else:
+                later.append(job)
+        return group, later, stopping
+
+    def _commit(self, group: list[_Job]) -> None:
+        try:
+            results = self._store([job.write for job in group])
+        except (OperationalError, InterfaceError) as exc:
+            for job in group:
+                job.finish(error=exc)
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].finish(error=exc)
+            else:
+                logger.info("ingest: a group of %d writes failed (%s); storing each alone", len(group), exc)
+                for job in group:
+                    self._commit([job])
+        else:
+            for job, result in zip(group, results, strict=True):
+                job.finish(result)
+        finally:
+            # The writer's connection lives as long as the thread: reopen it after an error that
+            # broke it, and when CONN_MAX_AGE says it is old, as a request's would be. No health
+            # check round trip before each group (CONN_HEALTH_CHECKS): a connection that broke
+            # while idle fails its group's first statement, that group answers 503 and the
+            # connection is replaced here, as the ingest middleware does for requests.
+            db = connections["default"]
+            db.close_if_unusable_or_obsolete()
+            db.health_check_done = True
+
+
+_committer = GroupCommitter()
+
+
+def store(write: Write) -> Stored:
+    """Store one request's write: through the process's group commit when it is on, else directly."""
+    if settings.TELEMETRY_INGEST_GROUP_COMMIT:
+        return _committer.store(write)
+    return writes_store([write])[0]
