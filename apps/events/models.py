@@ -11,9 +11,12 @@ class Event(models.Model):
     """One stored ping or usage event. `message_id` is unique per product: that is the dedupe."""
 
     id = models.BigAutoField(primary_key=True)
-    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="events")
+    # Performance (issue 7): every index is written by every ingested event, so only these four:
+    # the primary key, the dedupe constraint and two (product|instance, timestamp) indexes, which
+    # also serve look-ups by product or instance alone (a foreign key's own index would repeat them).
+    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="events", db_index=False)
     instance = models.ForeignKey("instances.Instance", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="events")
+                                 related_name="events", db_index=False)
     kind = models.CharField(max_length=10, choices=EventKind.choices, default=EventKind.EVENT)
     name = models.CharField(max_length=200)
     message_id = models.CharField(max_length=200)
@@ -29,7 +32,6 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["product", "timestamp"], name="event_product_time"),
             models.Index(fields=["instance", "timestamp"], name="event_instance_time"),
-            models.Index(fields=["product", "received_at"], name="event_product_received"),
         ]
 
     def __str__(self) -> str:

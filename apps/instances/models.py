@@ -22,7 +22,10 @@ class CollectionLevel(models.TextChoices):
 class Instance(TimestampedModel):
     """One running copy of a product, named by the id it sends (`instanceId`, `instance_uid`, ...)."""
 
-    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="instances")
+    # No index of its own: the unique (product, instance_id) and the (product, …) indexes lead with it,
+    # and every heartbeat rewrites each index of this table (last_seen is indexed, so no HOT update).
+    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="instances",
+                                db_index=False)
     instance_id = models.CharField(max_length=200)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField(help_text="Time of the last heartbeat (server clock).")
