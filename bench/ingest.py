@@ -6,7 +6,8 @@
 What it does, in order:
 1. migrates the bench database, empties it (its name must contain "bench"; `--no-reset` keeps it) and
    creates one product per scenario, so every scenario's rows can be counted on their own;
-2. starts gunicorn with docker/gunicorn.conf.py (sync workers, cpu*2+1 unless --workers), the production
+2. starts gunicorn with docker/gunicorn.conf.py (its threaded workers: cpu+1 processes of 16 threads unless
+   --workers/--server-threads; ingest requests of one process share commits), the production
    settings (throwaway SECRET_KEY and ALLOWED_HOSTS, persistent connections: CONN_MAX_AGE) plus one
    benchmark-only no-database view (bench/settings.py, bench/urls.py), bound to 127.0.0.1 only;
 3. drives it with wrk (bench/ingest.lua, 1 thread) on loopback, one fixed-length run per scenario:
@@ -32,6 +33,7 @@ import gzip
 import math
 import os
 import resource
+import runpy
 import secrets
 import signal
 import socket
@@ -120,8 +122,10 @@ def parse_args() -> argparse.Namespace:
                         help="interleaved rounds of all scenarios (the machine is shared: limits and ingest "
                              "runs alternate so both see the same conditions)")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds wrk waits for the last answers")
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: the config's cpu*2+1)")
-    parser.add_argument("--connections", type=int, default=0, help="wrk connections (default: 2 x workers)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--server-threads", type=int, default=0, help="threads per worker (default: the config's)")
+    parser.add_argument("--connections", type=int, default=0,
+                        help="wrk connections (default: workers x threads, enough to keep every thread busy)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--events", type=int, default=100, help="events per Segment batch")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: first free of 18000-18099)")
@@ -203,10 +207,28 @@ def free_port(wanted: int) -> int:
     sys.exit("no free port in 18000-18099 on 127.0.0.1")
 
 
-def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_ACCESS_LOG="")
-    if workers:
-        env["GUNICORN_WORKERS"] = str(workers)
+def server_config(args: argparse.Namespace) -> dict[str, int]:
+    """Workers and threads per worker the server will run: the options, else docker/gunicorn.conf.py's own."""
+    env = {"GUNICORN_WORKERS": str(args.workers) if args.workers else None,
+           "GUNICORN_THREADS": str(args.server_threads) if args.server_threads else None}
+    saved = {name: os.environ.get(name) for name in env}
+    try:
+        for name, value in env.items():
+            if value is not None:
+                os.environ[name] = value
+        config = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return {"workers": int(config["workers"]), "threads": int(config.get("threads", 1))}
+
+
+def start_server(port: int, config: dict[str, int], log_path: Path) -> subprocess.Popen:
+    env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_ACCESS_LOG="",
+               GUNICORN_WORKERS=str(config["workers"]), GUNICORN_THREADS=str(config["threads"]))
     log = log_path.open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "telemetry_site.wsgi:application"],
@@ -584,17 +606,19 @@ def main() -> int:
     warm = Scenario("warm", "warm-up", "/api/v1/ingest", "heartbeat", 1)
     prepare_database([*scenarios.values(), warm], run, reset=not args.no_reset)
 
-    workers = args.workers or (os.cpu_count() or 1) * 2 + 1  # the gunicorn config's own default
-    args.connections = args.connections or 2 * workers
+    config = server_config(args)
+    workers = config["workers"]
+    args.connections = args.connections or workers * config["threads"]
     out_dir = REPO / "var" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     port = free_port(args.port)
     base_url = f"http://127.0.0.1:{port}"
-    info = {"workers": str(workers), "wrk": f"{args.threads} thread(s), {args.connections} connections",
+    info = {"workers": f"{workers} x {config['threads']} threads",
+            "wrk": f"{args.threads} thread(s), {args.connections} connections",
             "rounds": f"{args.rounds} x {args.duration:.0f} s", "load avg": f"{os.getloadavg()[0]:.1f}",
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                      text=True).stdout.strip()}
-    server = start_server(port, args.workers, out_dir / "gunicorn.log")
+    server = start_server(port, config, out_dir / "gunicorn.log")
     meter = CpuMeter(server)
     try:
         # Warm every worker up (imports, database connections) on a product no check counts.
