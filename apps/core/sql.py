@@ -6,7 +6,7 @@ parameters one statement may carry.
 """
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
@@ -144,24 +144,6 @@ class _ServerBindingCursor:
     def __exit__(self, *exc_info: Any) -> None:
         self.cursor.close()
         self.errors.__exit__(*exc_info)
-
-
-@contextmanager
-def pipeline() -> Iterator[None]:
-    """Send the statements run inside in as few round trips as their results allow (PostgreSQL fast path).
-
-    psycopg's pipeline mode queues a statement until something needs a result (a fetch, the
-    commit, the end of the block), so BEGIN travels with the first statement and the writes at the
-    end of a transaction go out together. Errors come out as Django's, as from `cursor()`. Enter
-    it inside `transaction.atomic()`: switching autocommit inside a pipeline costs a round trip.
-    """
-    db = connections[DEFAULT_DB_ALIAS]
-    if not fast_path():
-        yield
-        return
-    db.ensure_connection()
-    with db.wrap_database_errors, db.connection.pipeline():
-        yield
 
 
 def cursor() -> AbstractContextManager[Any]:

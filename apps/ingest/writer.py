@@ -18,7 +18,6 @@ from datetime import datetime
 
 from django.db import transaction
 
-from apps.core import sql
 from apps.events.services import EventRow, events_insert
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
 from apps.ingest.pipeline import apply_collection
@@ -81,7 +80,7 @@ def writes_store(writes: Sequence[Write]) -> list[Stored]:
     for write in writes:
         by_product.setdefault(write.product_id, []).append(write)
     outcomes: dict[int, _Outcome] = {}
-    with transaction.atomic(), sql.pipeline():
+    with transaction.atomic():
         for product_id, group in sorted(by_product.items()):  # one lock order across products
             outcomes[product_id] = _store_product(
                 product_id=product_id, envelopes=[e for write in group for e in write.envelopes],
