@@ -672,13 +672,17 @@ def run_scenario(args: argparse.Namespace, base_url: str, server: subprocess.Pop
 
 def gzip_file(args: argparse.Namespace, scenarios: dict[str, Scenario], run: str, scenario: Scenario,
               out_dir: Path) -> Path:
-    """Distinct gzipped bodies for every round, built once: 1.5 x what the uncompressed run sent, capped."""
+    """Distinct gzipped bodies for every round, built once: 3 x what the first uncompressed round sent, capped.
+
+    Generous because the machine is shared: a slow first batch round must not leave a faster gzip
+    round without bodies (its idle connections would then be closed by the server's keep-alive
+    timeout, which wrk counts as errors)."""
     path = out_dir / f"gzip-bodies-{run}.bin"
     if path.exists():
         return path
     batch = scenarios.get("batch")
     per_second = (batch.rounds[0]["sent"] / args.duration) if batch and batch.rounds else 200.0
-    count = min(30_000, math.ceil(per_second * args.duration * 1.5 * args.rounds) + 50 * args.threads)
+    count = min(30_000, math.ceil(per_second * args.duration * 3 * args.rounds) + 50 * args.threads)
     print(f"building {count} gzipped batches ...", file=sys.stderr, flush=True)
     average = write_gzip_bodies(path, f"{run}-{scenario.key}", scenario.fleet, count, args.threads, args.events)
     scenario.label += f" ({average / 1024:.1f} KiB)"
