@@ -1,6 +1,6 @@
 """Ingest benchmark: the ingest endpoints against the limits of this machine, measured in the same run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_perf_bench .venv/bin/python bench/ingest.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/telemetry_bench .venv/bin/python bench/ingest.py
     (or `make bench-ingest`)
 
 What it does, in order:
