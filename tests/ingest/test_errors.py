@@ -134,6 +134,22 @@ def test_database_down_is_503_with_retry_after_and_never_2xx(post: Post, appsmit
 
 
 @pytest.mark.django_db
+def test_a_group_commit_that_does_not_finish_in_time_is_503(post: Post, appsmith: Product,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write may still be stored by its group, so the answer asks for a retry without saying nothing was."""
+    from apps.ingest import group_commit
+
+    def too_late(write: object) -> None:
+        raise group_commit.GroupCommitTimeout("the write was not committed within 25 s")
+
+    monkeypatch.setattr(group_commit, "store", too_late)
+    response = post("/api/v1/ingest", HEARTBEAT, key=appsmith.ingest_key)
+    assert_error(response, 503, "unavailable")
+    assert response["Retry-After"] == "30"
+    assert "nothing was stored" not in response.json()["message"]
+
+
+@pytest.mark.django_db
 def test_database_failing_mid_request_stores_nothing_partial(post: Post, appsmith: Product) -> None:
     """The instance upsert succeeds, the event insert fails: the transaction leaves no instance behind."""
 
