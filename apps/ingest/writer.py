@@ -69,11 +69,6 @@ def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
     return keys
 
 
-def envelopes_store(*, product_id: int, envelopes: Sequence[Envelope], now: datetime) -> Stored:
-    """Store prepared envelopes of one product atomically; the caller answers only after this returns."""
-    return writes_store([Write(product_id=product_id, envelopes=envelopes, now=now)])[0]
-
-
 def writes_store(writes: Sequence[Write]) -> list[Stored]:
     """Store non-overlapping writes in one transaction; one `Stored` per write, in order."""
     by_product: dict[int, list[Write]] = {}

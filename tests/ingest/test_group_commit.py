@@ -22,7 +22,7 @@ from apps.ingest import group_commit, pipeline, protocols
 from apps.ingest.envelope import EVENT, HEARTBEAT, INSTALL, Envelope
 from apps.ingest.group_commit import GroupCommitter, GroupCommitTimeout
 from apps.ingest.products import product_for_key
-from apps.ingest.writer import Stored, Write, envelopes_store, overlap_keys, writes_store
+from apps.ingest.writer import Stored, Write, overlap_keys, writes_store
 from apps.instances.models import Instance
 from apps.products.models import Product
 
@@ -75,10 +75,10 @@ def event(message_id: str, instance_id: str = "", **fields: Any) -> dict[str, An
 @pytest.mark.django_db
 def test_writes_store_gives_each_write_its_own_counts(appsmith: Product, hasura: Product) -> None:
     earlier = NOW - timedelta(hours=1)
-    envelopes_store(**_as_kwargs(prepared_write(appsmith, [
+    writes_store([prepared_write(appsmith, [
         heartbeat("i-2", "old", timestamp="2024-01-10T10:59:00Z", version="1.0"),
         heartbeat("i-9", "i9-first", timestamp="2024-01-10T10:59:00Z", version="1.0"),
-    ], received_at=earlier)))
+    ], received_at=earlier)])
     Instance.objects.filter(product=appsmith, instance_id="i-9").update(collection="heartbeat")
     t1, t2, t3, t4 = (NOW + timedelta(seconds=n) for n in range(4))
 
@@ -142,7 +142,7 @@ def test_writes_store_matches_storing_each_write_alone(appsmith: Product, hasura
         ])]
 
     grouped = writes_store(requests(appsmith))
-    alone = [envelopes_store(**_as_kwargs(write)) for write in requests(hasura)]
+    alone = [writes_store([write])[0] for write in requests(hasura)]
 
     def counts(stored: list[Stored]) -> list[tuple[int, int, int]]:
         return [(s.accepted, s.duplicates, s.dropped) for s in stored]
@@ -157,10 +157,6 @@ def test_writes_store_matches_storing_each_write_alone(appsmith: Product, hasura
     assert counts(grouped) == counts(alone) == [(1, 0, 0), (2, 0, 0), (1, 0, 0), (1, 0, 0)]
     assert rows(appsmith) == rows(hasura)
     assert len(rows(appsmith)) == 2 + 5
-
-
-def _as_kwargs(write: Write) -> dict[str, Any]:
-    return {"product_id": write.product_id, "envelopes": write.envelopes, "now": write.now}
 
 
 # --- overlap_keys --------------------------------------------------------------------------------------------
