@@ -2,8 +2,10 @@
 
 Threads (gthread) rather than one request per process: the ingest requests a process serves at
 the same time share one database commit (group commit, apps/ingest/group_commit.py), which is
-what lets heartbeats keep up with the server itself. cpu + 1 processes keep every core busy while
-one process's threads wait for its commit (Python runs one thread of a process at a time).
+what lets heartbeats keep up with the server itself. One process per core: Python runs one
+thread of a process at a time, and PostgreSQL runs while a process waits for its commit. A third
+process on two cores (measured with bench/ingest.py) made each process's groups smaller, so every
+heartbeat cost more CPU and the p99 at 70 % load rose from ~40 to ~70-100 ms.
 bench/ingest.py reads `workers` and `threads` from this file.
 """
 
@@ -11,12 +13,16 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Requests that outlive this are stuck: a ping is milliseconds.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
+# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections evenly
+# over the workers. On one shared socket whichever worker woke first took them: with long-lived
+# keep-alive connections (an SDK's pool, a proxy) one worker served 5 of 6 requests while another idled.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 # Recycle workers now and then (a guard against slow leaks), but not every few seconds under ingest
 # load: each restart boots Django again while its connections wait.

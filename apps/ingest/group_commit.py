@@ -15,6 +15,10 @@ written at once, and the requests that arrive while a commit is in flight form t
 - When a group's transaction fails, the database being unavailable fails every request of it
   (they answer 503 and are retried by their senders); any other error retries each request alone,
   so one bad request cannot fail the others.
+- A request that carries many records (a Segment or PostHog batch: `alone_from` or more) does
+  not queue: it stores its write in its own thread and transaction, as it would without group
+  commit. It already spreads its commit over its records, and queued behind the process's one
+  writer thread it would hold heartbeats up and leave PostgreSQL idle while Python works.
 - A request that waits longer than `timeout` gives up (503). Its write is skipped if it is still
   queued; if its group was already being committed it is stored, and a retry then finds it as a
   duplicate, so nothing is stored twice.
@@ -66,8 +70,10 @@ _STOP = object()
 class GroupCommitter:
     """One writer thread per process; `store` is called from request threads."""
 
-    def __init__(self, *, max_group: int = 200, timeout: float = 25.0, store: StoreFunction = writes_store) -> None:
+    def __init__(self, *, max_group: int = 200, alone_from: int = 20, timeout: float = 25.0,
+                 store: StoreFunction = writes_store) -> None:
         self.max_group = max_group
+        self.alone_from = alone_from
         self.timeout = timeout
         self._store = store
         self._lock = threading.Lock()
@@ -77,6 +83,8 @@ class GroupCommitter:
 
     def store(self, write: Write) -> Stored:
         """Store one request's write with whatever else is queued; returns after the commit."""
+        if len(write.envelopes) >= self.alone_from:
+            return self._store([write])[0]
         job = _Job(write)
         self._running_queue().put(job)
         if not job.done.wait(self.timeout):

@@ -284,6 +284,28 @@ def test_concurrent_callers_each_get_their_own_result(rig: Rig) -> None:
         assert all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1:]), group
 
 
+def test_a_large_write_is_stored_in_its_callers_thread_and_a_small_one_by_the_writer(
+        rig: Rig, pool: ThreadPoolExecutor) -> None:
+    committer, store = rig(alone_from=3)
+    threads: dict[str, str] = {}
+    record = store.__call__
+
+    def store_noting_thread(writes: Sequence[Write]) -> list[Stored]:
+        threads[label(writes[0])] = threading.current_thread().name
+        return record(writes)
+
+    committer._store = store_noting_thread
+    store.gate.set()
+    small = pool.submit(committer.store, envelope_write("small", (EVENT, "s-1", ""), (EVENT, "s-2", "")))
+    batch = pool.submit(committer.store, envelope_write("batch", *[(EVENT, f"b-{n}", "") for n in range(3)]))
+
+    assert batch.result(DEADLINE).accepted == 3
+    assert small.result(DEADLINE).accepted == 2
+    assert threads == {"batch": threads["batch"], "small": "ingest-group-commit"}
+    assert threads["batch"].startswith("test-caller")  # its own thread, so its own transaction
+    assert ["batch"] in store.groups
+
+
 def test_overlapping_writes_wait_for_a_later_group(rig: Rig, pool: ThreadPoolExecutor) -> None:
     committer, store = rig()
     writes = [
