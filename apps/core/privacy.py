@@ -56,9 +56,12 @@ def is_email(value: str) -> bool:
 
 def has_consent(*payloads: dict[str, Any] | None) -> bool:
     for payload in payloads:
-        for key, value in (payload or {}).items():
-            if key.lower() in CONSENT_KEYS and (value is True or str(value).lower() == "true"):
-                return True
+        if payload:
+            for key in payload:
+                if key.lower() in CONSENT_KEYS:
+                    value = payload[key]
+                    if value is True or str(value).lower() == "true":
+                        return True
     return False
 
 
@@ -70,20 +73,39 @@ def allowed_deploy_args(value: Any) -> Any:
     return None
 
 
+# Every key of every stored event is looked up here; keys outside this set take the short path.
+_SPECIAL_KEYS = IP_KEYS | ID_KEYS | EMAIL_KEYS | PERSON_NAME_KEYS | NAME_KEYS | {"deploy_cmd_args"}
+
+
 def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
     """A copy of `value` without addresses, and without e-mails and names unless consented to."""
-    personal = not consent and any(key.lower() in EMAIL_KEYS for key in value)
+    personal: bool | None = None  # an e-mail key among the siblings: then `name` is a person's (asked when needed)
     out: dict[str, Any] = {}
     for key, item in value.items():
         lower = key.lower()
+        if lower not in _SPECIAL_KEYS:
+            # Performance (issue 7): the common case, the same checks as below for an ordinary key.
+            if isinstance(item, str):
+                if consent or "@" not in item or not is_email(item):
+                    out[key] = item
+            elif isinstance(item, dict):
+                out[key] = scrub(item, consent=consent)
+            elif isinstance(item, list):
+                out[key] = _scrub_list(item, consent=consent)
+            else:
+                out[key] = item
+            continue
         if lower in IP_KEYS:
             continue
         if isinstance(item, str):
             if lower in ID_KEYS and is_ip_address(item):
                 continue
-            if not consent and (lower in EMAIL_KEYS or lower in PERSON_NAME_KEYS or (personal and lower in NAME_KEYS)
-                                or is_email(item)):
-                continue
+            if not consent:
+                if lower in NAME_KEYS and personal is None:
+                    personal = any(other.lower() in EMAIL_KEYS for other in value)
+                if lower in EMAIL_KEYS or lower in PERSON_NAME_KEYS or (personal and lower in NAME_KEYS) \
+                        or is_email(item):
+                    continue
         elif isinstance(item, dict):
             item = scrub(item, consent=consent)
         elif isinstance(item, list):

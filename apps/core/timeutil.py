@@ -1,6 +1,7 @@
 """Parsing client timestamps and correcting their clock skew. Everything is UTC."""
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -19,19 +20,26 @@ def parse_timestamp(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            parsed = parse_datetime(text.replace(" ", "T", 1) if "T" not in text else text)
-        except ValueError:
-            return None
-        if parsed is None:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        return _parse_text(value)
     return None
+
+
+# Performance (issue 7): the events of a batch mostly share their timestamp and `sentAt` strings.
+# datetimes are immutable, so handing out the same one again is safe.
+@lru_cache(maxsize=4096)
+def _parse_text(value: str) -> datetime | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        parsed = parse_datetime(text.replace(" ", "T", 1) if "T" not in text else text)
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def corrected_timestamp(*, client_time: datetime | None, sent_at: datetime | None,

@@ -15,6 +15,8 @@ def test_email_and_names() -> None:
     # A name next to no e-mail names a thing, not a person; an e-mail value is caught under any key.
     assert scrub({"name": "Page1", "owner": "x@y.org", "list": ["x@y.org", 1]}, consent=False) == {
         "name": "Page1", "list": [1]}
+    # Whichever comes first in the payload, and whatever the case of the key.
+    assert scrub({"name": "Ann", "Role": "dev", "EMAIL": "ann@example.com"}, consent=False) == {"Role": "dev"}
     assert is_email("jane@example.com") and not is_email("@handle")
 
 
