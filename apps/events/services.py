@@ -39,6 +39,11 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
     or two identical requests racing, store each message once and both learn which were new.
     `received_at` is the arrival time of rows that carry none of their own (a group commit stores
     several requests' rows together). Rows are sorted by message id so concurrent batches take index locks in one order.
+
+    The events table has no foreign key constraints (apps/events/models.py): the statement holds
+    the product's row with `FOR KEY SHARE` until commit, the lock a foreign key check would take,
+    so the product cannot be deleted under it; a product deleted before stores nothing. The caller
+    holds the instances the rows name (`instances_lock_or_create`, `instances_lookup`).
     """
     if not rows:
         return set()
@@ -47,22 +52,29 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
         return _insert_unnest(product_id, ordered, received_at)
     columns = ", ".join(sql.column(name) for name in (
         "product_id", "instance_id", "kind", "name", "message_id", "timestamp", "received_at", "properties"))
-    placeholders = f"%s, %s, %s, %s, %s, %s, %s, {sql.cast('%s', 'jsonb')}"
+    placeholders = (f"{sql.cast('%s', 'bigint')}, %s, %s, %s, {sql.cast('%s', 'timestamptz')}, "
+                    f"{sql.cast('%s', 'timestamptz')}, {sql.cast('%s', 'jsonb')}")
     stored: set[str] = set()
     with sql.cursor() as cursor:
-        for chunk in sql.chunks(ordered, 8):
-            params: list[Any] = []
+        for chunk in sql.chunks(ordered, 7):
+            params: list[Any] = [product_id]
             for row in chunk:
-                params += [product_id, row.instance_pk, row.kind, row.name, row.message_id,
-                           sql.dt_param(row.timestamp), sql.dt_param(row.received_at or received_at),
-                           sql.json_param(row.properties)]
+                params += [row.instance_pk, row.kind, row.name, row.message_id, sql.dt_param(row.timestamp),
+                           sql.dt_param(row.received_at or received_at), sql.json_param(row.properties)]
+            # `WHERE true`: SQLite needs it to read ON CONFLICT after INSERT … SELECT … FROM.
             cursor.execute(
-                f"INSERT INTO {sql.table(Event)} ({columns}) VALUES {sql.values_rows(len(chunk), placeholders)} "
-                f"ON CONFLICT (product_id, message_id) DO NOTHING RETURNING message_id",
+                f"WITH p AS ({_product_held()}) INSERT INTO {sql.table(Event)} ({columns}) "
+                f"SELECT p.id, v.* FROM p CROSS JOIN (VALUES {sql.values_rows(len(chunk), placeholders)}) AS v "
+                f"WHERE true ON CONFLICT (product_id, message_id) DO NOTHING RETURNING message_id",
                 params,
             )
             stored.update(message_id for (message_id,) in cursor.fetchall())
     return stored
+
+
+def _product_held() -> str:
+    held = f"SELECT id FROM {Product._meta.db_table} WHERE id = %s"
+    return f"{held} FOR KEY SHARE" if sql.is_postgres() else held  # SQLite: one writer at a time anyway
 
 
 # Performance (issue 7): on PostgreSQL a batch goes in as one statement whose text never changes,
@@ -74,10 +86,11 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
 # statements of at most 50 parameters), which costs more than that (a group commit of heartbeats).
 UNNEST_MIN_ROWS = 7
 _UNNEST_INSERT = f"""
+    WITH p AS (SELECT id FROM {Product._meta.db_table} WHERE id = %b FOR KEY SHARE)
     INSERT INTO {Event._meta.db_table} (product_id, instance_id, kind, name, message_id, timestamp, received_at,
                                          properties)
-    SELECT %b, * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[],
-                              %b::text[]::jsonb[])
+    SELECT p.id, u.* FROM p CROSS JOIN unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::timestamptz[],
+                                              %b::timestamptz[], %b::text[]::jsonb[]) AS u
     ON CONFLICT (product_id, message_id) DO NOTHING RETURNING message_id"""
 
 
@@ -91,6 +104,7 @@ def _insert_unnest(product_id: int, rows: Sequence[EventRow], received_at: datet
     with sql.cursor() as cursor:
         cursor.execute(_UNNEST_INSERT, params)
         return {message_id for (message_id,) in cursor.fetchall()}
+
 
 def events_purge_expired(*, now: datetime, batch_size: int = DEFAULT_BATCH_SIZE,
                          product_ids: list[int] | None = None,

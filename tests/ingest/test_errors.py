@@ -154,7 +154,7 @@ def test_database_failing_mid_request_stores_nothing_partial(post: Post, appsmit
     """The instance upsert succeeds, the event insert fails: the transaction leaves no instance behind."""
 
     def events_fail(execute, sql, params, many, context):
-        if "events_event" in sql and sql.lstrip().upper().startswith("INSERT"):
+        if "INSERT INTO events_event" in sql.replace('"', ""):
             raise OperationalError("server closed the connection unexpectedly")
         return execute(sql, params, many, context)
 
