@@ -18,6 +18,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from apps.core import sql
 from apps.events.services import EventRow, events_insert
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
 from apps.ingest.pipeline import apply_collection
@@ -26,6 +27,7 @@ from apps.instances.services import (
     InstallStepSeen,
     InstanceState,
     installations_link,
+    installations_link_cte,
     installations_record,
     instances_add_dropped,
     instances_apply_heartbeats,
@@ -33,6 +35,9 @@ from apps.instances.services import (
     instances_lookup,
 )
 from apps.licenses.services import LicenseSeen, licenses_upsert
+
+# More new instances than this in one group (a rare bulk import) link in statements of their own.
+_LINKS_IN_ONE_STATEMENT = 500
 
 
 @dataclass(slots=True)
@@ -153,10 +158,16 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
                       context=e.context, ip_hash=e.ip_hash, license_pk=licence_pks.get(e.license_id),
                       metrics={e.metrics_key: e.metrics} if e.metrics else None)
         for e in group]) for iid, group in by_instance.items()]
-    instances_apply_heartbeats(updates=updates, now=now)
     # An install run becomes the instance it installed: link by install id or by the installer's address.
     links = []
     for iid, state in fresh:
         newest = max(by_instance[iid], key=lambda e: e.timestamp)
         links.append((state.pk, next((e.install_id for e in by_instance[iid] if e.install_id), ""), newest.ip_hash))
-    installations_link(product_id=product_id, links=links, now=now)
+    if links and sql.is_postgres() and len(links) <= _LINKS_IN_ONE_STATEMENT:
+        # One round trip for both (the statement's WITH clause runs the links).
+        link_cte = installations_link_cte("linked", product_id=product_id, links=links, now=now)
+        instances_apply_heartbeats(updates=updates, now=now, together_with=link_cte)
+    else:
+        instances_apply_heartbeats(updates=updates, now=now)
+        if links:
+            installations_link(product_id=product_id, links=links, now=now)

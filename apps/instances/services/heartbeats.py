@@ -183,8 +183,13 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
     return found, erased
 
 
-def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime) -> None:
-    """Write the planned states of many instances in one statement, plus their status changes."""
+def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime,
+                               together_with: tuple[str, list[Any]] | None = None) -> None:
+    """Write the planned states of many instances in one statement, plus their status changes.
+
+    `together_with`: more entries for the statement's WITH clause and their parameters, which
+    PostgreSQL runs in the same round trip (the writer's install-run links).
+    """
     if not updates:
         return
     t = sql.table(Instance)
@@ -194,12 +199,14 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
                ("license_id", "bigint"), ("added", "bigint"))
     keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})"
                               for name in ("version", "edition", "os", "arch", "context", "ip_hash"))
-    for chunk in sql.chunks(updates, len(columns)):
+    for number, chunk in enumerate(sql.chunks(updates, len(columns))):
         cte, params = sql.rows_cte("v", columns, [
             (u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,
              sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os, u.arch,
              u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added)
             for u in chunk])
+        if together_with and number == 0:
+            cte, params = f"{cte}, {together_with[0]}", [*params, *together_with[1]]
         statement = f"""
             WITH {cte}
             UPDATE {t} SET
