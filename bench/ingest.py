@@ -6,7 +6,7 @@
 What it does, in order:
 1. migrates the bench database, empties it (its name must contain "bench"; `--no-reset` keeps it) and
    creates one product per scenario, so every scenario's rows can be counted on their own;
-2. starts gunicorn with docker/gunicorn.conf.py (its threaded workers: cpu+1 processes of 16 threads unless
+2. starts gunicorn with docker/gunicorn.conf.py (its threaded workers: one process per core, 16 threads, unless
    --workers/--server-threads; ingest requests of one process share commits), the production
    settings (throwaway SECRET_KEY and ALLOWED_HOSTS, persistent connections: CONN_MAX_AGE) plus one
    benchmark-only no-database view (bench/settings.py, bench/urls.py), bound to 127.0.0.1 only;
