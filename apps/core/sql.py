@@ -40,17 +40,25 @@ def least(a: str, b: str) -> str:
 
 
 def table(model: Any) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return _quoted(model._meta.db_table, is_postgres())
+
+
+@cache
+def _quoted(name: str, postgres: bool) -> str:
+    # Cached (the writer names tables in every statement): `connection.ops` goes through asgiref's Local.
+    return connection.ops.quote_name(name)
 
 
 def column(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return _quoted(name, is_postgres())
 
 
 def dt_param(value: datetime | None) -> Any:
     """A datetime as the driver wants it (SQLite: naive UTC text, the way Django stores it)."""
     if value is None:
         return None
+    if is_postgres():
+        return value  # what Django's PostgreSQL backend does, without the trip through `connection`
     return connection.ops.adapt_datetimefield_value(value)
 
 
