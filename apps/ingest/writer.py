@@ -4,7 +4,8 @@ set-based statements.
 Statements for a request (each only when the request has something for it):
 instances upsert-and-lock · lookup of instances named by events · events insert (ON CONFLICT DO
 NOTHING RETURNING: the dedupe) · licences upsert · one UPDATE for all heartbeat-bearing instances
-· installations upsert · install → instance links · dropped counters. Nothing runs per event.
+(on PostgreSQL it also links the install runs that became new instances) · installations upsert
+· install → instance links (SQLite) · dropped counters. Nothing runs per event.
 
 `writes_store` stores several requests in one transaction with those same statements, once per
 product (the group commit, apps/ingest/group_commit.py, hands it whatever has queued up). The
@@ -18,7 +19,6 @@ from datetime import datetime
 
 from django.db import transaction
 
-from apps.core import sql
 from apps.events.services import EventRow, events_insert
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
 from apps.ingest.pipeline import apply_collection
@@ -26,8 +26,6 @@ from apps.instances.services import (
     HeartbeatSeen,
     InstallStepSeen,
     InstanceState,
-    installations_link,
-    installations_link_cte,
     installations_record,
     instances_add_dropped,
     instances_apply_heartbeats,
@@ -35,9 +33,6 @@ from apps.instances.services import (
     instances_lookup,
 )
 from apps.licenses.services import LicenseSeen, licenses_upsert
-
-# More new instances than this in one group (a rare bulk import) link in statements of their own.
-_LINKS_IN_ONE_STATEMENT = 500
 
 
 @dataclass(slots=True)
@@ -163,11 +158,4 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
     for iid, state in fresh:
         newest = max(by_instance[iid], key=lambda e: e.timestamp)
         links.append((state.pk, next((e.install_id for e in by_instance[iid] if e.install_id), ""), newest.ip_hash))
-    if links and sql.is_postgres() and len(links) <= _LINKS_IN_ONE_STATEMENT:
-        # One round trip for both (the statement's WITH clause runs the links).
-        link_cte = installations_link_cte("linked", product_id=product_id, links=links, now=now)
-        instances_apply_heartbeats(updates=updates, now=now, together_with=link_cte)
-    else:
-        instances_apply_heartbeats(updates=updates, now=now)
-        if links:
-            installations_link(product_id=product_id, links=links, now=now)
+    instances_apply_heartbeats(updates=updates, now=now, product_id=product_id, install_links=links)

@@ -11,7 +11,7 @@ from .heartbeats import (
     instances_lock_or_create,
     instances_lookup,
 )
-from .installations import InstallStepSeen, installations_link, installations_link_cte, installations_record
+from .installations import InstallStepSeen, installations_link, installations_record
 from .staleness import HeartbeatCheck, instances_check_heartbeats
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "InstanceState",
     "InstanceUpdate",
     "installations_link",
-    "installations_link_cte",
     "installations_record",
     "instance_erase",
     "instances_add_dropped",

@@ -18,8 +18,11 @@ from typing import Any
 from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
+from apps.instances.services.installations import installations_link, installations_link_cte
 
 _REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
+# More new instances than this in one group (a bulk import) link in statements of their own.
+_LINKS_IN_ONE_STATEMENT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +186,17 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
     return found, erased
 
 
-def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime,
-                               together_with: tuple[str, list[Any]] | None = None) -> None:
+def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime, product_id: int,
+                               install_links: Sequence[tuple[int, str, str]] = ()) -> None:
     """Write the planned states of many instances in one statement, plus their status changes.
 
-    `together_with`: more entries for the statement's WITH clause and their parameters, which
-    PostgreSQL runs in the same round trip (the writer's install-run links).
+    `install_links`: `installations_link`'s links for the instances first seen now. PostgreSQL
+    runs them as a data-modifying WITH entry of the same statement (one round trip fewer per
+    group of new instances); SQLite, or a group of very many, in statements of their own.
     """
     if not updates:
         return
+    together = sql.is_postgres() and 0 < len(install_links) <= _LINKS_IN_ONE_STATEMENT
     t = sql.table(Instance)
     columns = (("id", "bigint"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("status", "text"),
                ("status_changed_at", "timestamptz"), ("version", "text"), ("edition", "text"), ("os", "text"),
@@ -205,8 +210,10 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
              sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os, u.arch,
              u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added)
             for u in chunk])
-        if together_with and number == 0:
-            cte, params = f"{cte}, {together_with[0]}", [*params, *together_with[1]]
+        if together and number == 0:
+            linked, linked_params = installations_link_cte("linked", product_id=product_id, links=install_links,
+                                                           now=now)
+            cte, params = f"{cte}, {linked}", [*params, *linked_params]
         statement = f"""
             WITH {cte}
             UPDATE {t} SET
@@ -222,6 +229,8 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
             FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
         with sql.cursor() as cursor:
             cursor.execute(statement, [*params, sql.dt_param(now)])
+    if install_links and not together:
+        installations_link(product_id=product_id, links=install_links, now=now)
     changes = [StatusChange(instance_id=u.pk, old=u.status_change[0], new=u.status_change[1], at=u.status_change[2])
                for u in updates if u.status_change]
     if changes:
