@@ -13,7 +13,10 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+# The CPUs this process may run on (a cpuset or taskset), not every CPU of the host; a container
+# limited by CPU quota instead should set GUNICORN_WORKERS.
+_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else multiprocessing.cpu_count()
+workers = int(os.environ.get("GUNICORN_WORKERS", _cpus))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Requests that outlive this are stuck: a ping is milliseconds.
