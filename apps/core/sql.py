@@ -45,7 +45,8 @@ def table(model: Any) -> str:
 
 @cache
 def _quoted(name: str, postgres: bool) -> str:
-    # Cached (the writer names tables in every statement): `connection.ops` goes through asgiref's Local.
+    # Cached (the writer names tables in every statement): `connection.ops` goes through asgiref's
+    # Local. The vendor is part of the key because quoting is the backend's.
     return connection.ops.quote_name(name)
 
 

@@ -72,9 +72,10 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
     return stored
 
 
-def _product_held() -> str:
-    held = f"SELECT id FROM {Product._meta.db_table} WHERE id = %s"
-    return f"{held} FOR KEY SHARE" if sql.is_postgres() else held  # SQLite: one writer at a time anyway
+def _product_held(placeholder: str = "%s", *, postgres: bool | None = None) -> str:
+    """The product's row, held until commit (SQLite runs one writer at a time anyway)."""
+    held = f"SELECT id FROM {Product._meta.db_table} WHERE id = {placeholder}"
+    return f"{held} FOR KEY SHARE" if (sql.is_postgres() if postgres is None else postgres) else held
 
 
 # Performance (issue 7): on PostgreSQL a batch goes in as one statement whose text never changes,
@@ -86,7 +87,7 @@ def _product_held() -> str:
 # statements of at most 50 parameters), which costs more than that (a group commit of heartbeats).
 UNNEST_MIN_ROWS = 7
 _UNNEST_INSERT = f"""
-    WITH p AS (SELECT id FROM {Product._meta.db_table} WHERE id = %b FOR KEY SHARE)
+    WITH p AS ({_product_held("%b", postgres=True)})
     INSERT INTO {Event._meta.db_table} (product_id, instance_id, kind, name, message_id, timestamp, received_at,
                                          properties)
     SELECT p.id, u.* FROM p CROSS JOIN unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::timestamptz[],
