@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from apps.events.models import Event
 from apps.instances.models import Instance
@@ -86,3 +87,15 @@ def test_opt_outs_are_counted_per_day_and_version(post: Post, appsmith: Product,
 def by_version(product: Product, day: date) -> dict[str, int]:
     return dict(DailyBreakdown.objects.filter(product=product, day=day, dimension="opt_out_version")
                 .values_list("key", "count"))
+
+
+def test_the_api_docs_describe_the_record_type_field_and_filter(db: None) -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    record_type = components["NativeRecord"]["properties"]["type"]
+    assert "opt_out" in record_type["enum"] and "opt_out" in record_type["description"]
+    assert "opt_outs" in components["DailyRollup"]["properties"]
+    assert {"country", "opt_out_version"} <= set(components["Breakdowns"]["properties"])
+    assert "country" in components["Instance"]["properties"]
+    filters = {p["name"] for p in schema["paths"]["/api/v1/instances/"]["get"]["parameters"]}
+    assert "country" in filters
