@@ -2,8 +2,12 @@
 
 geoip2fast (MIT) ships MaxMind's GeoLite2 Country data (CC BY-SA 4.0) as compact data files in
 its wheel: nothing is downloaded at run time, and a lookup is a bisect over in-memory lists
-(≈ 10 µs, see docs/fleet-data.md). The file loads once per process, on the first lookup
-(≈ 0.25 s, ≈ 60 MB), under a lock so concurrent first requests load it once.
+(tens of µs, see docs/fleet-data.md). The file loads once per process, on the first lookup
+(≈ 0.3 s, ≈ 50 MB), under a lock so concurrent first requests load it once.
+
+An instance sends from the same address ping after ping, so answers are remembered per process,
+keyed by the caller's keyed hash of the address (never by the address itself): a repeat costs a
+dict look-up.
 
 `TELEMETRY_COUNTRY_DATABASE` names another data file (an absolute path, or a file name inside the
 package), for a fresher database built with geoip2fast's own `geoip2dat` tool; empty turns the
@@ -20,16 +24,19 @@ from geoip2fast import GeoIP2Fast
 
 logger = logging.getLogger(__name__)
 
+
 class _Lookup(Protocol):
     def lookup(self, ipaddr: str) -> object: ...
 
 
 _lock = threading.Lock()
 _loaded: dict[str, _Lookup | None] = {}
+# (data file, keyed address hash) → country. Emptied when full: a larger fleet pays some lookups again.
+_remembered: dict[tuple[str, str], str] = {}
+REMEMBERED_MAX = 50_000
 
 
-def _database() -> _Lookup | None:
-    name: str = settings.TELEMETRY_COUNTRY_DATABASE
+def _database(name: str) -> _Lookup | None:
     if name in _loaded:
         return _loaded[name]
     with _lock:
@@ -47,11 +54,30 @@ def _load(name: str) -> _Lookup | None:
         return None
 
 
-def country_of(address: str) -> str:
-    """ISO 3166-1 alpha-2 code of a public address, or "" (private, reserved, unknown or not an address)."""
-    if not address:
+def country_of(address: str, *, address_hash: str = "") -> str:
+    """ISO 3166-1 alpha-2 code of a public address, or "" (private, reserved, unknown or not an address).
+
+    `address_hash`, the keyed hash of `address` (apps/core/privacy.keyed_hash), lets the answer be
+    remembered for the next ping from the same address.
+    """
+    name: str = settings.TELEMETRY_COUNTRY_DATABASE
+    if not address or not name:
         return ""
-    database = _database()
+    key = (name, address_hash)
+    if address_hash:
+        known = _remembered.get(key)
+        if known is not None:
+            return known
+    code = _look_up(name, address)
+    if address_hash:
+        if len(_remembered) >= REMEMBERED_MAX:
+            _remembered.clear()
+        _remembered[key] = code
+    return code
+
+
+def _look_up(name: str, address: str) -> str:
+    database = _database(name)
     if database is None:
         return ""
     try:
@@ -67,6 +93,6 @@ def country_of(address: str) -> str:
 
 def loaded_database_info() -> dict[str, object]:
     """What the loaded data file says of itself (source and date), for docs and checks."""
-    database = _database()
+    database = _database(settings.TELEMETRY_COUNTRY_DATABASE)
     info = getattr(database, "get_database_info", None)
     return info() if info else {}

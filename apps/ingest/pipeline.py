@@ -102,9 +102,9 @@ def protect(envelope: Envelope, request_ip: str) -> None:
         return
     if envelope.kind in (HEARTBEAT, INSTALL):
         address = envelope.ip or request_ip
-        if envelope.kind == HEARTBEAT:
-            envelope.country = country_of(address)
         envelope.ip_hash = keyed_hash(address) if address else ""
+        if envelope.kind == HEARTBEAT:
+            envelope.country = country_of(address, address_hash=envelope.ip_hash)
         if envelope.kind == INSTALL and not envelope.install_id:
             envelope.install_id = f"ip-{keyed_hash(envelope.ip)[:32]}"
     envelope.ip = ""

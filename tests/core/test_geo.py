@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from apps.core import geo
+from apps.core.privacy import keyed_hash
 
 
 @pytest.mark.parametrize(("address", "expected"), [
@@ -40,3 +41,18 @@ def test_a_missing_database_turns_the_lookup_off(monkeypatch: pytest.MonkeyPatch
     with override_settings(TELEMETRY_COUNTRY_DATABASE="/nonexistent/countries.dat.gz"):
         assert geo.country_of("194.25.2.129") == ""
     assert "country lookup is off" in caplog.text
+
+
+def test_answers_are_remembered_by_the_keyed_hash_never_by_the_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(geo, "_remembered", {})
+    address = "194.25.2.129"
+    hashed = keyed_hash(address)
+    assert geo.country_of(address, address_hash=hashed) == "DE"
+    assert geo._remembered == {("geoip2fast-ipv6.dat.gz", hashed): "DE"}
+    looked_up: list[tuple[str, ...]] = []
+    monkeypatch.setattr(geo, "_look_up", lambda *args: looked_up.append(args) or "XX")
+    assert geo.country_of(address, address_hash=hashed) == "DE" and looked_up == []
+    assert geo.country_of(address) == "XX"  # without a hash nothing is remembered
+    monkeypatch.setattr(geo, "REMEMBERED_MAX", 1)
+    assert geo.country_of("8.8.8.8", address_hash=keyed_hash("8.8.8.8")) == "XX"
+    assert len(geo._remembered) == 1  # full: emptied, then the newest kept
