@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
 
 from apps.events.models import Event
 from apps.instances.models import Instance
@@ -99,3 +100,19 @@ def test_the_api_docs_describe_the_record_type_field_and_filter(db: None) -> Non
     assert "country" in components["Instance"]["properties"]
     filters = {p["name"] for p in schema["paths"]["/api/v1/instances/"]["get"]["parameters"]}
     assert "country" in filters
+
+
+@pytest.mark.django_db
+def test_the_staff_api_returns_the_dark_fleet(post: Post, appsmith: Product, staff_user, clock) -> None:
+    batch = [{**OPT_OUT, "message_id": f"o{n}"} for n in range(3)] + [{**OPT_OUT, "message_id": "o9",
+                                                                        "version": "1.8.0"}]
+    post("/api/v1/ingest", {"batch": batch}, key=appsmith.ingest_key)
+    rollups_build(days=[NOW.date()], now=NOW)
+    api = APIClient()
+    api.force_authenticate(staff_user)
+    day = api.get("/api/v1/rollups/daily/", {"product": "appsmith"}).json()["results"][0]
+    assert day["opt_outs"] == 4
+    assert day["breakdowns"]["opt_out_version"] == [{"key": "1.9.2", "count": 3, "instances": 0},
+                                                    {"key": "1.8.0", "count": 1, "instances": 0}]
+    events = api.get("/api/v1/events/", {"kind": "opt_out"}).json()["results"]
+    assert len(events) == 4 and {e["instance_id"] for e in events} == {None}
