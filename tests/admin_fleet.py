@@ -26,6 +26,7 @@ VERSIONS = ["v1.9.13", "v1.9.14", "v1.9.15", "v1.9.56", "v1.10.0", "v1.10.1", "v
 STATUSES = [InstanceStatus.ACTIVE, InstanceStatus.ACTIVE, InstanceStatus.NEW, InstanceStatus.STALE,
             InstanceStatus.DEAD]
 EVENT_NAMES = ["execute_ACTION_TRIGGERED", "APPLICATIONS_PAGE_LOAD", "create_APPLICATION", "login"]
+COUNTRIES = ["", "DE", "US", "FR", "BR", "IN", "JP", "GB", "NL", "CA", "AU", "PL", "ES", "IT"]
 
 
 @dataclass
@@ -108,7 +109,7 @@ def _rollups(product: Product, size: int, days: int, now: datetime) -> None:
         DailyRollup(product=product, day=(now - timedelta(days=d)).date(), active_instances=size, new_instances=d % 3,
                     stale_instances=d % 2, dead_instances=d % 4 == 0, resurrected_instances=d % 5 == 0,
                     heartbeats=12 * size, events=3 * size, installs_started=4, installs_succeeded=3,
-                    installs_failed=1, installs_support=d % 2, computed_at=computed)
+                    installs_failed=1, installs_support=d % 2, opt_outs=size // 4 + d % 2, computed_at=computed)
         for d in range(days))
     breakdowns = []
     for d in range(days):
@@ -117,7 +118,8 @@ def _rollups(product: Product, size: int, days: int, now: datetime) -> None:
             breakdowns.append(DailyBreakdown(product=product, day=day, dimension="version", key=version,
                                              count=size // len(VERSIONS) + i, instances=size // len(VERSIONS) + i))
         for dimension, keys in (("edition", ["CE", "EE"]), ("os", ["linux", "darwin"]),
-                                ("license_type", ["", "DEV", "ENTERPRISE"]), ("event", EVENT_NAMES)):
+                                ("license_type", ["", "DEV", "ENTERPRISE"]), ("event", EVENT_NAMES),
+                                ("country", COUNTRIES), ("opt_out_version", VERSIONS[:3])):
             breakdowns.extend(DailyBreakdown(product=product, day=day, dimension=dimension, key=key,
                                              count=size + j, instances=size // 2 + j) for j, key in enumerate(keys))
     DailyBreakdown.objects.bulk_create(breakdowns)

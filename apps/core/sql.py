@@ -177,3 +177,12 @@ def plus_seconds(expression: str, seconds: int) -> tuple[str, list[Any]]:
         return f"{expression} + make_interval(secs => %s)", [seconds]
     sql = connection.ops.combine_duration_expression("+", [expression, "%s"])
     return sql, [duration_microseconds(timedelta(seconds=seconds))]
+
+
+def json_text(expression: str, key: str) -> str:
+    """SQL for the text of `expression`'s top-level `key` ("" when absent); `key` is a constant identifier."""
+    if not key.isidentifier():
+        raise ValueError(f"not a plain JSON key: {key!r}")
+    if is_postgres():
+        return f"COALESCE({expression} ->> '{key}', '')"
+    return f"COALESCE(json_extract({expression}, '$.{key}'), '')"

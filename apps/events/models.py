@@ -5,6 +5,7 @@ class EventKind(models.TextChoices):
     HEARTBEAT = "heartbeat", "Heartbeat"
     INSTALL = "install", "Install step"
     EVENT = "event", "Event"
+    OPT_OUT = "opt_out", "Opt-out (telemetry turned off; no instance)"
 
 
 class Event(models.Model):

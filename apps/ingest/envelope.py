@@ -7,7 +7,9 @@ from typing import Any
 HEARTBEAT = "heartbeat"
 INSTALL = "install"
 EVENT = "event"
-KINDS = (HEARTBEAT, INSTALL, EVENT)
+# An instance whose admin turned telemetry off says so once a day, anonymously: counted, never identified.
+OPT_OUT = "opt_out"
+KINDS = (HEARTBEAT, INSTALL, EVENT, OPT_OUT)
 INSTALL_STEPS = ("started", "succeeded", "failed", "support")
 
 
@@ -16,7 +18,7 @@ class Envelope:
     """One record of a request, whatever protocol carried it.
 
     Adapters fill what the wire format says; the pipeline then sets `timestamp` (skew-corrected),
-    `received_at`, `ip_hash` and `message_id` (derived when the sender gave none), scrubs
+    `received_at`, `ip_hash`, `country` and `message_id` (derived when the sender gave none), scrubs
     `properties`, and clears `ip`, so nothing raw reaches the writer.
     """
 
@@ -46,6 +48,7 @@ class Envelope:
     error: str = ""  # why an install failed
     ip: str = ""  # an IP address the payload carried; hashed and cleared by the pipeline
     ip_hash: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2 of the address, looked up before it is hashed (heartbeats)
     token: str = ""  # a per-event ingest key (PostHog puts one on each event)
 
 

@@ -50,7 +50,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ProductIngestAnswer": {"allOf": [_ref("IngestCounts"), _ref("TwoWayAnswer")]},
     "NativeRecord": {"type": "object", "properties": {
         "type": {"type": "string", "enum": list(KINDS), "default": "heartbeat",
-                 "description": "Default: heartbeat, or event when `event` is given."},
+                 "description": "Default: heartbeat, or event when `event` is given. `opt_out`: an instance "
+                                "whose telemetry is off, counted per day and version; only `version`, `os`, "
+                                "`message_id` and `timestamp` are read, nothing else is stored."},
         "instance_id": {"type": "string", "maxLength": 200, "description": "Required for heartbeats."},
         "message_id": {"type": "string", "maxLength": 200,
                        "description": "Stored at most once per product; derived from the content when absent."},
@@ -64,7 +66,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": _OBJECT,
         "install_id": {"type": "string", "maxLength": 200, "description": "Install runs: the run's id."},
         "step": {"type": "string", "enum": list(INSTALL_STEPS), "description": "Install runs: the step reached."},
-        "error": {"type": "string", "description": "Install runs: why it failed."}}},
+        "error": {"type": "string", "description": "Install runs: why it failed."},
+        "ipAddress": {"type": "string", "description": "Heartbeats: the instance's own address when another host "
+                      "sends for it; its country is kept (Instance.country), the address only as a keyed hash."}}},
     "NativeBatch": {"type": "object", "required": ["batch"], "properties": {
         "batch": {"type": "array", "items": _ref("NativeRecord")},
         "sent_at": {**_TIME, "description": "The sender's clock when sending: corrects clock skew."}}},

@@ -1,9 +1,9 @@
 """Between the protocols and the writer; knows nothing of wire formats.
 
 `prepare` runs before the database is touched: validate, correct clock skew, protect privacy
-(hash addresses, scrub personal data), give every record a message id, drop repeats inside the
-request. `apply_collection` runs inside the writer's transaction, once the instances' collection
-levels are known.
+(look up a heartbeat's country, then hash addresses, scrub personal data), give every record a
+message id, drop repeats inside the request. `apply_collection` runs inside the writer's
+transaction, once the instances' collection levels are known.
 """
 
 from collections.abc import Mapping
@@ -14,9 +14,10 @@ from typing import Protocol
 
 import orjson
 
+from apps.core.geo import country_of
 from apps.core.privacy import keyed_hash, scrub
 from apps.core.timeutil import corrected_timestamp
-from apps.ingest.envelope import HEARTBEAT, INSTALL, INSTALL_STEPS, Envelope, Parsed, RecordError
+from apps.ingest.envelope import HEARTBEAT, INSTALL, INSTALL_STEPS, OPT_OUT, Envelope, Parsed, RecordError
 from apps.instances.models import CollectionLevel
 
 # Column sizes of the rows these fields end up in.
@@ -69,7 +70,8 @@ def invalid(envelope: Envelope) -> tuple[str, str] | None:
             return "missing_field", "An install step needs the id of its install run."
     # Descriptive fields are stored only from heartbeats (and an install's os): an ordinary event
     # whose free-form properties happen to hold a long "version" is not refused for it.
-    checked = {HEARTBEAT: MAX_LENGTHS, INSTALL: (*_ALWAYS_CHECKED, "os")}.get(envelope.kind, _ALWAYS_CHECKED)
+    checked = {HEARTBEAT: MAX_LENGTHS, INSTALL: (*_ALWAYS_CHECKED, "os"),
+               OPT_OUT: ("message_id", "version", "os")}.get(envelope.kind, _ALWAYS_CHECKED)
     for name in checked:
         if len(getattr(envelope, name)) > MAX_LENGTHS[name]:
             return "invalid_field", f"`{name}` is longer than {MAX_LENGTHS[name]} characters."
@@ -89,11 +91,20 @@ def protect(envelope: Envelope, request_ip: str) -> None:
 
     Server-side pings (heartbeats, installers) come from the instance itself, so the request's
     address is the instance's when the payload names none; a browser event's address is a
-    person's and is never kept in any form.
+    person's and is never kept in any form. A heartbeat's country is read from the address
+    before it is hashed. An opt-out keeps its version and os and nothing else: no address in
+    any form, no properties.
     """
+    if envelope.kind == OPT_OUT:
+        envelope.ip = ""
+        envelope.properties = {"version": envelope.version, "os": envelope.os}
+        envelope.metrics = None
+        return
     if envelope.kind in (HEARTBEAT, INSTALL):
         address = envelope.ip or request_ip
         envelope.ip_hash = keyed_hash(address) if address else ""
+        if envelope.kind == HEARTBEAT:
+            envelope.country = country_of(address, address_hash=envelope.ip_hash)
         if envelope.kind == INSTALL and not envelope.install_id:
             envelope.install_id = f"ip-{keyed_hash(envelope.ip)[:32]}"
     envelope.ip = ""

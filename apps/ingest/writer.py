@@ -150,7 +150,7 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
     fresh = [(iid, states[iid]) for iid in by_instance if states[iid].fresh]
     updates = [states[iid].plan([
         HeartbeatSeen(timestamp=e.timestamp, version=e.version, edition=e.edition, os=e.os, arch=e.arch,
-                      context=e.context, ip_hash=e.ip_hash, license_pk=licence_pks.get(e.license_id),
+                      context=e.context, ip_hash=e.ip_hash, country=e.country, license_pk=licence_pks.get(e.license_id),
                       metrics={e.metrics_key: e.metrics} if e.metrics else None)
         for e in group]) for iid, group in by_instance.items()]
     # An install run becomes the instance it installed: link by install id or by the installer's address.

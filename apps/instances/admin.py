@@ -45,11 +45,11 @@ class InstanceAdmin(admin.ModelAdmin):
     search_help_text = "The start of an instance id, or an exact version."
     list_select_related = ("product", "license")
     readonly_fields = ("product", "instance_id", "first_seen", "last_seen", "status", "status_changed_at",
-                       "collection", "ip_hash", "license", "heartbeat_count", "dropped_count", "metrics",
+                       "collection", "ip_hash", "country", "license", "heartbeat_count", "dropped_count", "metrics",
                        "created_at", "updated_at")
     fields = ("product", "instance_id", "status", "status_changed_at", "version", "edition", "os", "arch",
               "context", "collection", "license", "first_seen", "last_seen", "heartbeat_count",
-              "dropped_count", "ip_hash", "metrics", "created_at", "updated_at")
+              "dropped_count", "ip_hash", "country", "metrics", "created_at", "updated_at")
     paginator = NoCountPaginator
     list_per_page = 50
     show_full_result_count = False

@@ -41,6 +41,8 @@ class Instance(TimestampedModel):
         default=dict, blank=True,
         help_text="Latest metrics, one key per kind of ping so kinds never overwrite each other.")
     ip_hash = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the sender's IP address.")
+    country = models.CharField(max_length=2, blank=True, default="", db_default="",
+                               help_text="ISO 3166-1 alpha-2 code of the last heartbeat's address; empty if unknown.")
     license = models.ForeignKey("licenses.License", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="instances")
     heartbeat_count = models.PositiveBigIntegerField(default=0)

@@ -11,7 +11,8 @@ from .models import DailyBreakdown, DailyRollup, Report
 @admin.register(DailyRollup)
 class DailyRollupAdmin(admin.ModelAdmin):
     list_display = ("day", "product", "active_instances", "new_instances", "stale_instances", "dead_instances",
-                    "resurrected_instances", "heartbeats", "events", "installs_started", "installs_succeeded")
+                    "resurrected_instances", "heartbeats", "events", "installs_started", "installs_succeeded",
+                    "opt_outs")
     list_filter = ("product",)
     date_hierarchy = "day"
     list_select_related = ("product",)

@@ -21,15 +21,17 @@ from .models import DailyBreakdown, DailyRollup, Report
 
 TOP_VERSIONS = 8
 TOP_EVENTS = 10
+TOP_OPT_OUT_VERSIONS = 8
+TOP_COUNTRIES = 12
 MAX_RANGE_DAYS = 2 * 366
 PRESETS = (("7d", 7), ("30d", 30), ("90d", 90), ("1y", 365))
 DEFAULT_PRESET_DAYS = 30
 OTHER = "other"
 ROLLUP_FIELDS = ("active_instances", "new_instances", "stale_instances", "dead_instances",
-                 "resurrected_instances", "heartbeats", "events")
+                 "resurrected_instances", "heartbeats", "events", "opt_outs")
 FUNNEL_FIELDS = ("installs_started", "installs_succeeded", "installs_failed", "installs_support")
 SNAPSHOT_DIMENSIONS = (DailyBreakdown.Dimension.LICENSE_TYPE, DailyBreakdown.Dimension.EDITION,
-                       DailyBreakdown.Dimension.OS)
+                       DailyBreakdown.Dimension.OS, DailyBreakdown.Dimension.COUNTRY)
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def top_events(*, product: Product, span: DateRange) -> list[dict[str, Any]]:
 
 
 def latest_snapshot(*, product: Product, span: DateRange) -> dict[str, Any]:
-    """Active instances by licence type, edition and os on the last day of the range that has rollups."""
+    """Active instances by licence type, edition, os and country on the last day of the range that has rollups."""
     last_day = Subquery(DailyBreakdown.objects.filter(
         product=product, day__gte=span.start, day__lte=span.end,
         dimension__in=SNAPSHOT_DIMENSIONS).order_by("-day").values("day")[:1])
@@ -121,13 +123,36 @@ def latest_snapshot(*, product: Product, span: DateRange) -> dict[str, Any]:
     for row in (DailyBreakdown.objects.filter(product=product, dimension__in=SNAPSHOT_DIMENSIONS, day=last_day)
                 .order_by("dimension", "-count", "key").values("day", "dimension", "key", "count")):
         snapshot["day"] = row["day"]
-        if row["key"] or row["dimension"] == DailyBreakdown.Dimension.LICENSE_TYPE:
-            # Unknown editions and systems are left out; instances without a licence type are a slice.
+        if row["key"] or row["dimension"] in (DailyBreakdown.Dimension.LICENSE_TYPE,
+                                              DailyBreakdown.Dimension.COUNTRY):
+            # Unknown editions and systems are left out; instances without a licence type or a known
+            # country (a private address, a proxy) are a slice of their own.
             snapshot[row["dimension"]].append({"label": row["key"] or "none or unknown", "count": row["count"]})
+    snapshot[DailyBreakdown.Dimension.COUNTRY] = _top(snapshot[DailyBreakdown.Dimension.COUNTRY], TOP_COUNTRIES)
     licences = snapshot[DailyBreakdown.Dimension.LICENSE_TYPE]
     if not any(row["label"] != "none or unknown" for row in licences):
         snapshot[DailyBreakdown.Dimension.LICENSE_TYPE] = []  # no licence reported at all: nothing to chart
     return snapshot
+
+
+def _top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The n largest slices (rows come largest first) and the rest summed as "other"."""
+    if len(rows) <= n:
+        return rows
+    return [*rows[:n], {"label": OTHER, "count": sum(row["count"] for row in rows[n:])}]
+
+
+def dark_fleet(*, activity: dict[str, Any], product: Product, span: DateRange) -> dict[str, Any]:
+    """Opt-outs per day beside active instances (from the series already read), and by version over the range."""
+    versions = [{"label": _label(row["key"]), "count": row["total"]}
+                for row in DailyBreakdown.objects.filter(
+                    product=product, dimension=DailyBreakdown.Dimension.OPT_OUT_VERSION,
+                    day__gte=span.start, day__lte=span.end)
+                .values("key").annotate(total=Sum("count")).order_by("-total", "key")]
+    series = activity["series"]
+    return {"labels": activity["labels"], "active": series["active_instances"], "opt_outs": series["opt_outs"],
+            "total": sum(series["opt_outs"]), "last_day": series["opt_outs"][-1] if series["opt_outs"] else 0,
+            "versions": _top(versions, TOP_OPT_OUT_VERSIONS)}
 
 
 def status_counts(*, product: Product) -> dict[str, int]:
@@ -153,6 +178,7 @@ class FleetDashboard:
     statuses: dict[str, int]
     report: Report | None
     tiles: list[dict[str, Any]] = field(default_factory=list)
+    dark: dict[str, Any] = field(default_factory=dict)
 
     def chart_data(self) -> dict[str, Any]:
         """What the page's script draws, as plain JSON."""
@@ -166,6 +192,8 @@ class FleetDashboard:
             "licenses": self.snapshot[DailyBreakdown.Dimension.LICENSE_TYPE],
             "editions": self.snapshot[DailyBreakdown.Dimension.EDITION],
             "os": self.snapshot[DailyBreakdown.Dimension.OS],
+            "dark_fleet": self.dark,
+            "countries": self.snapshot[DailyBreakdown.Dimension.COUNTRY],
         }
 
 
@@ -198,5 +226,6 @@ def fleet_dashboard(*, product: Product, span: DateRange) -> FleetDashboard:
         snapshot=latest_snapshot(product=product, span=span),
         statuses=statuses, report=latest_report(product=product),
         tiles=_tiles(activity, statuses),
+        dark=dark_fleet(activity=activity, product=product, span=span),
     )
 

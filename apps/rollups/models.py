@@ -18,6 +18,9 @@ class DailyRollup(models.Model):
     installs_succeeded = models.PositiveIntegerField(default=0)
     installs_failed = models.PositiveIntegerField(default=0)
     installs_support = models.PositiveIntegerField(default=0)
+    opt_outs = models.PositiveIntegerField(
+        default=0, db_default=0,
+        help_text="Opt-out records that day: instances whose telemetry is off, counted without identifying them.")
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -29,7 +32,8 @@ class DailyRollup(models.Model):
 
 
 class DailyBreakdown(models.Model):
-    """One slice of a day: active instances by version/edition/os/licence type, or events by name."""
+    """One slice of a day: active instances by version/edition/os/licence type/country, events by name,
+    or opt-outs by version."""
 
     class Dimension(models.TextChoices):
         VERSION = "version", "Version"
@@ -37,12 +41,15 @@ class DailyBreakdown(models.Model):
         OS = "os", "Operating system"
         LICENSE_TYPE = "license_type", "Licence type"
         EVENT = "event", "Event name"
+        COUNTRY = "country", "Country"
+        OPT_OUT_VERSION = "opt_out_version", "Opt-outs by version"
 
     product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="daily_breakdowns")
     day = models.DateField()
     dimension = models.CharField(max_length=16, choices=Dimension.choices)
     key = models.CharField(max_length=200, blank=True)
-    count = models.PositiveIntegerField(default=0, help_text="Instances, or for events the number of events.")
+    count = models.PositiveIntegerField(
+        default=0, help_text="Instances, or for events and opt-outs the number of records.")
     instances = models.PositiveIntegerField(default=0, help_text="Distinct instances.")
 
     class Meta:

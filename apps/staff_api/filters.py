@@ -47,12 +47,27 @@ def product_filter() -> django_filters.CharFilter:
     return django_filters.CharFilter(method=filter_by_product_slug, label="Product slug.")
 
 
+class CountryField(forms.CharField):
+    """An ISO 3166-1 alpha-2 code, any case (`de` is `DE`)."""
+
+    def to_python(self, value: Any) -> str:
+        code = super().to_python(value).strip().upper()
+        if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
+            raise forms.ValidationError("A country is a two-letter ISO 3166-1 code, e.g. DE.", code="invalid")
+        return code
+
+
+class CountryFilter(django_filters.CharFilter):
+    field_class = CountryField
+
+
 class InstanceFilter(django_filters.FilterSet):
     product = product_filter()
     status = django_filters.ChoiceFilter(choices=InstanceStatus.choices)
     version = django_filters.CharFilter(label="Exact version.")
     edition = django_filters.CharFilter(label="Exact edition.")
     collection = django_filters.ChoiceFilter(choices=CollectionLevel.choices)
+    country = CountryFilter(label="ISO 3166-1 alpha-2 code of the instance's last known country, e.g. DE.")
     search = django_filters.CharFilter(method="filter_search", label="Instance id (exact or prefix) or exact version.")
     last_seen_before = UtcIsoDateTimeFilter(field_name="last_seen", lookup_expr="lt",
                                             label="Last heartbeat strictly before this time (ISO 8601, UTC).")

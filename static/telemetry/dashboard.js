@@ -91,6 +91,28 @@
         options: { plugins: { legend: { position: "right" } } },
       };
     },
+    darkfleet(d) {
+      const f = d.dark_fleet;
+      return {
+        type: "line",
+        data: { labels: f.labels, datasets: [
+          { label: "active", data: f.active, borderColor: color(0), tension: 0.25, pointRadius: 0 },
+          { label: "opted out", data: f.opt_outs, borderColor: "#44403c", backgroundColor: "rgba(68,64,60,0.25)", fill: true, tension: 0.25, pointRadius: 0 },
+        ] },
+        options: { interaction: { mode: "index", intersect: false },
+          scales: { x: timeAxis(f.labels), y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      };
+    },
+    countries(d) {
+      return {
+        type: "bar",
+        data: { labels: d.countries.map((x) => x.label), datasets: [
+          { label: "active instances", data: d.countries.map((x) => x.count), backgroundColor: color(5, 0.8) },
+        ] },
+        options: { indexAxis: "y", plugins: { legend: { display: false } },
+          scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false } } } },
+      };
+    },
     platforms(d) {
       const rows = d.editions.map((x) => ({ label: `edition ${x.label}`, count: x.count }))
         .concat(d.os.map((x) => ({ label: `os ${x.label}`, count: x.count })));

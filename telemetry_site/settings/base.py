@@ -32,6 +32,10 @@ TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", def
 # Ingest: concurrent requests of a threaded server process share one transaction (group commit,
 # apps/ingest/group_commit.py). Off by default here (runserver, tests); on in production settings.
 TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", default=False)
+# Ingest: the offline country database (apps/core/geo.py): a geoip2fast data file, by absolute path or
+# by name inside the installed package; empty turns country lookup off. docs/fleet-data.md says how to update it.
+# The default is the bundled file with IPv4 and IPv6 networks (the package's own default has IPv4 only).
+TELEMETRY_COUNTRY_DATABASE = env.str("TELEMETRY_COUNTRY_DATABASE", default="geoip2fast-ipv6.dat.gz")
 TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="telemetry@localhost")
 
 INSTALLED_APPS = [

@@ -21,9 +21,10 @@ COMPUTED = datetime(2024, 3, 6, 1, 7, tzinfo=UTC)
 _ids = count()
 
 
-def _event(instance: Instance | None, kind: str, name: str, at: datetime, product: Product | None = None) -> Event:
+def _event(instance: Instance | None, kind: str, name: str, at: datetime, product: Product | None = None,
+           **properties: str) -> Event:
     return Event.objects.create(product=product or instance.product, instance=instance, kind=kind, name=name,
-                                message_id=f"m{next(_ids)}", timestamp=at, received_at=at)
+                                message_id=f"m{next(_ids)}", timestamp=at, received_at=at, properties=properties)
 
 
 def _instance(product: Product, name: str, first_seen: datetime, **fields) -> Instance:
@@ -43,10 +44,12 @@ def day_of_activity(product: Product, make_product) -> dict[str, Instance]:
                                         last_seen=D0)
     community = License.objects.create(product=product, license_id="L2", type="community", first_seen=D0,
                                        last_seen=D0)
-    a = _instance(product, "a", D0 + H, version="1.9", edition="CE", os="linux", license=enterprise)
-    b = _instance(product, "b", D0 - 24 * H, version="1.8", edition="EE", os="darwin")
+    a = _instance(product, "a", D0 + H, version="1.9", edition="CE", os="linux", license=enterprise, country="DE")
+    b = _instance(product, "b", D0 - 24 * H, version="1.8", edition="EE", os="darwin", country="DE")
     c = _instance(product, "c", D0 - 120 * H, version="1.9", os="linux")
     d = _instance(product, "d", D0 - 200 * H, version="1.9", edition="CE", os="windows", license=community)
+    c.country = "US"  # c was not active on DAY: its country is not counted
+    c.save()
     e = _instance(product, "e", D0 - 300 * H)
     for hour in (1, 3, 5):
         _event(a, "heartbeat", "FETCH_RELEASE_NOTES", D0 + hour * H)
@@ -59,6 +62,11 @@ def day_of_activity(product: Product, make_product) -> dict[str, Instance]:
     _event(b, "event", "api_call", D0 + 4 * H)
     _event(a, "event", "page_view", D0 + 24 * H)  # the next day
     _event(None, "install", "Installation Started", D0 + 8 * H, product=product)
+    # The dark fleet: instance-less opt-outs, counted by the version each carried.
+    _event(None, "opt_out", "opt_out", D0 + 3 * H, product=product, version="1.9", os="linux")
+    _event(None, "opt_out", "opt_out", D0 + 7 * H, product=product, version="1.9", os="darwin")
+    _event(None, "opt_out", "opt_out", D0 + 9 * H, product=product, version="", os="linux")
+    _event(None, "opt_out", "opt_out", D0 - H, product=product, version="1.7", os="linux")  # the day before
     StatusChange.objects.create(instance=c, old="active", new="stale", at=D0 + 10 * H)
     StatusChange.objects.create(instance=d, old="stale", new="active", at=D0 + 12 * H)
     StatusChange.objects.create(instance=e, old="stale", new="dead", at=D0 + 2 * H)
@@ -86,7 +94,7 @@ def _breakdowns(product: Product) -> set[tuple[str, str, int, int]]:
 EXPECTED_ROLLUP = {
     "active_instances": 3, "new_instances": 1, "stale_instances": 1, "dead_instances": 1,
     "resurrected_instances": 1, "heartbeats": 5, "events": 4, "installs_started": 4, "installs_succeeded": 2,
-    "installs_failed": 1, "installs_support": 1, "computed_at": COMPUTED,
+    "installs_failed": 1, "installs_support": 1, "opt_outs": 3, "computed_at": COMPUTED,
 }
 EXPECTED_BREAKDOWNS = {
     ("version", "1.9", 2, 2), ("version", "1.8", 1, 1),
@@ -94,6 +102,8 @@ EXPECTED_BREAKDOWNS = {
     ("os", "linux", 1, 1), ("os", "darwin", 1, 1), ("os", "windows", 1, 1),
     ("license_type", "enterprise", 1, 1), ("license_type", "community", 1, 1), ("license_type", "", 1, 1),
     ("event", "page_view", 3, 2), ("event", "api_call", 1, 1),
+    ("country", "DE", 2, 2), ("country", "", 1, 1),
+    ("opt_out_version", "1.9", 2, 0), ("opt_out_version", "", 1, 0),
 }
 
 
@@ -107,7 +117,7 @@ def test_one_day_of_figures(product: Product, day_of_activity: dict[str, Instanc
     assert _rollup(hasura) | {"computed_at": None} == {key: 0 for key in EXPECTED_ROLLUP} | {
         "active_instances": 1, "new_instances": 1, "heartbeats": 1, "computed_at": None}
     assert _breakdowns(hasura) == {("version", "", 1, 1), ("edition", "", 1, 1), ("os", "", 1, 1),
-                                   ("license_type", "", 1, 1)}
+                                   ("license_type", "", 1, 1), ("country", "", 1, 1)}
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test import Client
 from apps.instances.models import InstanceStatus
 from apps.rollups.dashboard import DateRange, date_range_from_params, fleet_dashboard
 from apps.rollups.models import DailyBreakdown
-from tests.admin_fleet import VERSIONS, build_fleet
+from tests.admin_fleet import COUNTRIES, VERSIONS, build_fleet
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -60,6 +60,25 @@ def test_dashboard_reads_rollups_for_the_range() -> None:
 
 
 @pytest.mark.django_db
+def test_dashboard_shows_the_dark_fleet_beside_active_instances_and_countries() -> None:
+    fleet = build_fleet(size=20, days=10, now=NOW)
+    board = fleet_dashboard(product=fleet.product, span=DateRange(date(2025, 2, 25), TODAY))
+    dark = board.dark
+    # build_fleet: 20 // 4 opt-outs a day, one more on odd days back from today.
+    assert dark["opt_outs"] == [5, 6, 5, 6, 5] and dark["active"] == [20] * 5
+    assert (dark["total"], dark["last_day"]) == (27, 5)
+    # opt_out_version rows: count = size + position of the version, each of the 5 days.
+    assert dark["versions"] == [{"label": VERSIONS[2], "count": 5 * 22}, {"label": VERSIONS[1], "count": 5 * 21},
+                                {"label": VERSIONS[0], "count": 5 * 20}]
+    countries = board.snapshot[DailyBreakdown.Dimension.COUNTRY]
+    # The 12 largest on the last day, then the rest as "other"; unknown ("") is a slice of its own.
+    assert len(countries) == 13 and countries[-1] == {"label": "other", "count": 20 + 0 + 20 + 1}
+    assert countries[0] == {"label": COUNTRIES[-1], "count": 20 + len(COUNTRIES) - 1}
+    data = board.chart_data()
+    assert data["dark_fleet"] is dark and data["countries"] == countries
+
+
+@pytest.mark.django_db
 def test_dashboard_of_a_range_without_rollups_is_empty_not_broken() -> None:
     fleet = build_fleet(size=3, days=2, now=NOW)
     board = fleet_dashboard(product=fleet.product, span=DateRange(date(2020, 1, 1), date(2020, 1, 31)))
@@ -76,7 +95,8 @@ def test_dashboard_pages(client: Client, staff_user) -> None:
     response = client.get(f"/admin/fleet/{fleet.product.slug}/", {"from": "2025-02-25", "to": "2025-03-01"})
     assert response.status_code == 200
     body = response.content.decode()
-    for chart in ("activity", "versions", "movement", "funnel", "events", "statuses", "licenses", "platforms"):
+    for chart in ("activity", "darkfleet", "versions", "movement", "funnel", "events", "statuses", "licenses",
+                  "platforms", "countries"):
         assert f'data-chart="{chart}"' in body
     assert "vendor/chartjs/chart.umd.js" in body and "cdn" not in body.lower()
     assert client.get("/admin/fleet/nope/").status_code == 404

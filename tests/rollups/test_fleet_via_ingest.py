@@ -23,8 +23,10 @@ TUE = MON + timedelta(days=1)
 WED = MON + timedelta(days=2)
 H = timedelta(hours=1)
 ATTRIBUTES = {
-    "a": {"version": "1.9", "edition": "CE", "os": "linux", "license": {"id": "L1", "type": "enterprise"}},
-    "b": {"version": "1.8", "edition": "EE", "os": "darwin"},
+    # a and b name their public address (Germany, USA); c's is the test client's loopback: no country.
+    "a": {"version": "1.9", "edition": "CE", "os": "linux", "license": {"id": "L1", "type": "enterprise"},
+          "ipAddress": "194.25.2.129"},
+    "b": {"version": "1.8", "edition": "EE", "os": "darwin", "ipAddress": "8.8.8.8"},
     "c": {"version": "1.9", "edition": "CE", "os": "linux", "license": {"id": "L2", "type": "community"}},
 }
 
@@ -53,6 +55,8 @@ def fleet(product: Product) -> Product:
     fleet.send(MON + 11 * H, {"type": "event", "instance_id": "a", "event": "page_view"},
                {"type": "event", "instance_id": "a", "event": "page_view"})
     fleet.event(MON + 11.5 * H, "b", "api_call")
+    fleet.send(MON + 13 * H, {"type": "opt_out", "version": "1.9", "os": "linux"},
+               {"type": "opt_out", "version": "1.8"})
     beat(MON + 12 * H, "a")
     beat(MON + 12 * H, "b")
     _check_at(MON + 16 * H)
@@ -110,11 +114,15 @@ def test_rollups_of_three_days(fleet: Product) -> None:
         ("os", "linux", 2, 2), ("os", "darwin", 1, 1),
         ("license_type", "enterprise", 1, 1), ("license_type", "community", 1, 1), ("license_type", "", 1, 1),
         ("event", "page_view", 2, 1), ("event", "api_call", 1, 1),
+        ("country", "DE", 1, 1), ("country", "US", 1, 1), ("country", "", 1, 1),
+        ("opt_out_version", "1.9", 1, 0), ("opt_out_version", "1.8", 1, 0),
     }
     assert _breakdowns(TUE.date()) == {
         ("version", "1.9", 2, 2), ("edition", "CE", 2, 2), ("os", "linux", 2, 2),
         ("license_type", "enterprise", 1, 1), ("license_type", "community", 1, 1),
+        ("country", "DE", 1, 1), ("country", "", 1, 1),
     }
+    assert dict(DailyRollup.objects.values_list("day", "opt_outs")) == {MON.date(): 2, TUE.date(): 0, WED.date(): 0}
     assert _breakdowns(WED.date()) == set()
 
 
@@ -141,10 +149,13 @@ def test_weekly_report_of_the_fleet(fleet: Product) -> None:
         "instances_resurrected": 1,
         "heartbeats": 7,
         "events": 3,
+        "opt_outs": 2,
         "snapshot_day": "2024-03-05",
         "versions": [{"version": "1.9", "instances": 2, "share": 100.0}],
         "licences": [{"type": "community", "instances": 1, "share": 50.0},
                      {"type": "enterprise", "instances": 1, "share": 50.0}],
+        "countries": [{"country": "unknown", "instances": 1, "share": 50.0},
+                      {"country": "DE", "instances": 1, "share": 50.0}],
     }
     [message] = mail.outbox
     assert message.to == ["fleet@example.com"]

@@ -29,12 +29,13 @@ def rollups(product: Product) -> Product:
             stale_instances=2 if offset == 1 else 0, dead_instances=1 if offset == 2 else 0,
             resurrected_instances=1 if offset == 3 else 0, installs_started=5 if offset == 0 else 0,
             installs_succeeded=4 if offset == 0 else 0, installs_failed=1 if offset == 6 else 0,
-            computed_at=MONDAY)
+            opt_outs=offset, computed_at=MONDAY)
         DailyRollup.objects.create(product=product, day=day - timedelta(days=7), active_instances=10,
                                    computed_at=MONDAY)
     last = WEEK_START + timedelta(days=6)
     for dimension, key, n in [("version", "1.9", 9), ("version", "1.8", 3), ("license_type", "", 10),
-                              ("license_type", "enterprise", 2), ("os", "linux", 12)]:
+                              ("license_type", "enterprise", 2), ("os", "linux", 12), ("country", "DE", 9),
+                              ("country", "", 3)]:
         DailyBreakdown.objects.create(product=product, day=last, dimension=dimension, key=key, count=n, instances=n)
     # An earlier day of the week with other versions: the report shows the latest day's snapshot.
     DailyBreakdown.objects.create(product=product, day=last - timedelta(days=1), dimension="version", key="1.8",
@@ -54,11 +55,14 @@ EXPECTED_CONTENT = {
     "instances_resurrected": 1,
     "heartbeats": 700,
     "events": 350,
+    "opt_outs": 21,
     "snapshot_day": "2024-03-10",
     "versions": [{"version": "1.9", "instances": 9, "share": 75.0},
                  {"version": "1.8", "instances": 3, "share": 25.0}],
     "licences": [{"type": "unknown", "instances": 10, "share": 83.3},
                  {"type": "enterprise", "instances": 2, "share": 16.7}],
+    "countries": [{"country": "DE", "instances": 9, "share": 75.0},
+                  {"country": "unknown", "instances": 3, "share": 25.0}],
 }
 EXPECTED_BODY = """\
 Appsmith: fleet report 2024-03-04 to 2024-03-10
@@ -68,6 +72,7 @@ New instances: 7
 Installs: 5 started, 4 succeeded, 1 failed, 0 asked for support; success rate 80.0%
 Gone stale: 2; gone dead: 1; came back: 1
 Heartbeats: 700; events: 350
+Opt-outs (installations with telemetry off): 21
 
 Versions (as of 2024-03-10):
   1.9: 9 (75.0%)
@@ -75,6 +80,9 @@ Versions (as of 2024-03-10):
 Licences:
   unknown: 10 (83.3%)
   enterprise: 2 (16.7%)
+Countries:
+  DE: 9 (75.0%)
+  unknown: 3 (25.0%)
 """
 
 

@@ -68,7 +68,8 @@ def licensed_instance(product: Product, make_instance: Callable[..., Instance]) 
     licence = License.objects.create(product=product, license_id="lic-9f2", type="enterprise",
                                      first_seen=NOW - timedelta(days=5), last_seen=NOW)
     return make_instance("609ce8fb4092701c69df9846", license=licence, version="v1.9.15", edition="ee",
-                         os="linux", arch="x86_64", status="active", metrics={"heartbeat": {"users": 12}})
+                         os="linux", arch="x86_64", country="DE", status="active",
+                         metrics={"heartbeat": {"users": 12}})
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ def test_export_streams_every_match_with_the_list_filters(api: APIClient, licens
         "id": str(licensed_instance.pk), "product": "appsmith", "instance_id": "609ce8fb4092701c69df9846",
         "status": "active", "version": "v1.9.15", "edition": "ee", "os": "linux", "arch": "x86_64", "context": "",
         "collection": "full", "first_seen": "2023-12-30T12:00:00+00:00", "last_seen": "2024-01-09T12:00:00+00:00",
-        "license_id": "lic-9f2", "license_type": "enterprise", "heartbeat_count": "0", "dropped_count": "0"}
+        "license_id": "lic-9f2", "license_type": "enterprise", "heartbeat_count": "0", "dropped_count": "0",
+        "country": "DE"}
     assert everything[1]["license_id"] == ""
     dead = rows(api.get("/api/v1/instances/export.csv", {"status": "dead", "product": "appsmith"}))
     assert [r["instance_id"] for r in dead] == ["old-one"]

@@ -26,7 +26,7 @@ def test_instance_object_carries_the_contract_fields(api: APIClient, licensed_in
         "id": licensed_instance.pk, "product": "appsmith", "instance_id": "609ce8fb4092701c69df9846",
         "status": "active", "status_changed_at": None, "first_seen": "2023-12-30T12:00:00Z",
         "last_seen": "2024-01-09T12:00:00Z", "version": "v1.9.15", "edition": "ee", "os": "linux",
-        "arch": "x86_64", "context": "", "collection": "full",
+        "arch": "x86_64", "context": "", "country": "DE", "collection": "full",
         "license": {"id": "lic-9f2", "type": "enterprise", "pk": licensed_instance.license_id},
         "metrics": {"heartbeat": {"users": 12}}, "heartbeat_count": 0, "dropped_count": 0,
     }
@@ -168,3 +168,25 @@ def test_delete_erases_everything_about_the_instance(api: APIClient, licensed_in
     assert "609ce8fb4092701c69df9846" not in caplog.text
     assert api.get(f"/api/v1/instances/{licensed_instance.pk}/").status_code == 404
     assert api.delete(f"/api/v1/instances/{licensed_instance.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_instances_filter_by_country(api: APIClient, make_instance) -> None:
+    make_instance("de-1", country="DE")
+    make_instance("de-2", country="DE", last_seen=NOW - timedelta(hours=1))
+    make_instance("us-1", country="US")
+    make_instance("nowhere")
+
+    def listed(params: dict) -> list[str]:
+        response = api.get("/api/v1/instances/", params)
+        assert response.status_code == 200, response.content
+        return [r["instance_id"] for r in response.json()["results"]]
+
+    assert listed({"country": "DE"}) == ["de-1", "de-2"]
+    assert listed({"country": "de", "product": "appsmith"}) == ["de-1", "de-2"]
+    assert listed({"country": "FR"}) == []
+    assert len(listed({})) == 4
+    for bad in ("DEU", "D", "1A", "Ü1", "D\x00"):
+        response = api.get("/api/v1/instances/", {"country": bad})
+        assert response.status_code == 400, bad
+        assert response.json()["code"] == "invalid"

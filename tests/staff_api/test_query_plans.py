@@ -22,12 +22,13 @@ def fleet(make_product) -> None:
         cursor.execute("""
             INSERT INTO instances_instance (created_at, updated_at, product_id, instance_id, first_seen, last_seen,
                 version, edition, os, arch, context, status, collection, metrics, ip_hash, heartbeat_count,
-                dropped_count)
+                dropped_count, country)
             SELECT now(), now(), (ARRAY[%s, %s, %s])[1 + g %% 3], 'inst-' || lpad(g::text, 8, '0'),
                    timestamptz '2023-06-01', timestamptz '2024-01-10' - (g * 7 %% 864000) * interval '1 second',
                    'v1.' || (g %% 40), 'ce', 'linux', 'x86_64', '',
                    (ARRAY['new', 'active', 'active', 'active', 'stale', 'dead'])[1 + g %% 6],
-                   (ARRAY['full', 'full', 'full', 'heartbeat', 'off'])[1 + g %% 5], '{}'::jsonb, '', 0, 0
+                   (ARRAY['full', 'full', 'full', 'heartbeat', 'off'])[1 + g %% 5], '{}'::jsonb, '', 0, 0,
+                   (ARRAY['DE', 'US', 'US', 'FR', 'BR', 'IN', 'JP', ''])[1 + g %% 8]
             FROM generate_series(1, %s) AS g""", [p.pk for p in products] + [FLEET])
         cursor.execute("ANALYZE instances_instance")
 
@@ -52,6 +53,7 @@ FILTERED_LISTS = [
     {"search": "inst-0000123"},
     {"product": "flowfuse", "last_seen_after": "2024-01-09T00:00:00Z", "last_seen_before": "2024-01-09T06:00:00Z"},
     {"status": "dead", "collection": "off"},
+    {"product": "hasura", "country": "FR"},
 ]
 
 

@@ -160,7 +160,8 @@ def rollups(product: Product, make_product) -> dict:
     made = {}
     for day in (date(2024, 1, 7), date(2024, 1, 8)):
         made[("appsmith", day)] = DailyRollup.objects.create(product=product, day=day, active_instances=day.day,
-                                                             heartbeats=10 * day.day, computed_at=NOW)
+                                                             heartbeats=10 * day.day, opt_outs=day.day - 5,
+                                                             computed_at=NOW)
     made[("hasura", date(2024, 1, 8))] = DailyRollup.objects.create(product=hasura, day=date(2024, 1, 8),
                                                                     computed_at=NOW)
     for key, count in (("v1.9.15", 5), ("v1.9.2", 3)):
@@ -170,6 +171,11 @@ def rollups(product: Product, make_product) -> dict:
                                   key="APPLICATIONS_PAGE_LOAD", count=40, instances=4)
     DailyBreakdown.objects.create(product=product, day=date(2024, 1, 7), dimension="os", key="linux", count=7,
                                   instances=7)
+    for key, count in (("DE", 6), ("", 2)):
+        DailyBreakdown.objects.create(product=product, day=date(2024, 1, 8), dimension="country", key=key,
+                                      count=count, instances=count)
+    DailyBreakdown.objects.create(product=product, day=date(2024, 1, 8), dimension="opt_out_version",
+                                  key="v1.9.2", count=3, instances=0)
     # Same day, other product: must not leak into appsmith's row.
     DailyBreakdown.objects.create(product=hasura, day=date(2024, 1, 8), dimension="version", key="v2.40.0",
                                   count=1, instances=1)
@@ -181,12 +187,14 @@ def test_daily_rollups_with_breakdowns(api: APIClient, rollups: dict) -> None:
     listed = results(api.get("/api/v1/rollups/daily/", {"product": "appsmith"}))
     assert [(r["product"], r["day"]) for r in listed] == [("appsmith", "2024-01-08"), ("appsmith", "2024-01-07")]
     newest = listed[0]
-    assert newest["active_instances"] == 8 and newest["heartbeats"] == 80
+    assert newest["active_instances"] == 8 and newest["heartbeats"] == 80 and newest["opt_outs"] == 3
     assert newest["computed_at"] == "2024-01-09T12:00:00Z"
     assert newest["breakdowns"] == {
         "version": [{"key": "v1.9.15", "count": 5, "instances": 5}, {"key": "v1.9.2", "count": 3, "instances": 3}],
         "edition": [], "os": [], "license_type": [],
         "event": [{"key": "APPLICATIONS_PAGE_LOAD", "count": 40, "instances": 4}],
+        "country": [{"key": "DE", "count": 6, "instances": 6}, {"key": "", "count": 2, "instances": 2}],
+        "opt_out_version": [{"key": "v1.9.2", "count": 3, "instances": 0}],
     }
     assert listed[1]["breakdowns"]["os"] == [{"key": "linux", "count": 7, "instances": 7}]
     assert listed[1]["breakdowns"]["version"] == []

@@ -28,8 +28,8 @@ STAFF_PATHS = {
     "/api/v1/reports/{id}/": {"get"},
 }
 FILTERS = {
-    "/api/v1/instances/": {"product", "status", "version", "edition", "collection", "search", "last_seen_before",
-                           "last_seen_after", "page", "page_size"},
+    "/api/v1/instances/": {"product", "status", "version", "edition", "collection", "country", "search",
+                           "last_seen_before", "last_seen_after", "page", "page_size"},
     "/api/v1/events/": {"product", "instance_id", "name", "since", "until", "kind", "cursor", "page_size"},
     "/api/v1/installations/": {"product", "status", "page", "page_size"},
     "/api/v1/licenses/": {"product", "type", "page", "page_size"},

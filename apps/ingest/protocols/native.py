@@ -3,7 +3,12 @@
 A record: `type` (heartbeat, install, event; default heartbeat, or event when `event` is given),
 `instance_id`, `message_id`, `event`, `timestamp`, `version`, `edition`, `os`, `arch`, `context`,
 `metrics` (object), `license` (`{id, type}`), `properties` (object), and for installs
-`install_id`, `step` (started, succeeded, failed, support) and `error`. The README documents it.
+`install_id`, `step` (started, succeeded, failed, support) and `error`. An `ipAddress` (or `ip`)
+names the instance's own address when a proxy sends for it. The README documents it.
+
+`{"type": "opt_out", "version", "os"}` counts an instance whose telemetry is off: only its version
+and os (and `message_id`, `timestamp`) are read; anything else it carries is ignored, never stored
+(docs/fleet-data.md).
 """
 
 from typing import Any
@@ -14,6 +19,7 @@ from apps.ingest.envelope import (
     HEARTBEAT,
     INSTALL,
     KINDS,
+    OPT_OUT,
     Envelope,
     EventRules,
     Parsed,
@@ -21,7 +27,7 @@ from apps.ingest.envelope import (
     RecordInvalid,
 )
 
-from .common import batch_items, mapping, read_records, text, time_of
+from .common import IP_FIELDS, batch_items, ip_of, mapping, read_records, text, time_of
 
 
 def parse(body: Any, *, rules: EventRules) -> Parsed:
@@ -37,6 +43,8 @@ def _record(record: dict[str, Any], sent_at: Any) -> Envelope:
     kind = record.get("type") or (EVENT if record.get("event") else HEARTBEAT)
     if kind not in KINDS:
         raise RecordInvalid("invalid_type", f"`type` must be one of {', '.join(KINDS)}.")
+    if kind == OPT_OUT:
+        return _opt_out(record, sent_at)
     step = text(record.get("step"), "step")
     name = text(record.get("event"), "event")
     if not name and kind == HEARTBEAT:
@@ -65,4 +73,16 @@ def _record(record: dict[str, Any], sent_at: Any) -> Envelope:
         install_id=text(record.get("install_id"), "install_id"),
         step=step,
         error=text(record.get("error"), "error"),
+        ip=ip_of(*(record.get(key) for key in IP_FIELDS), *(properties.get(key) for key in IP_FIELDS)),
+    )
+
+
+def _opt_out(record: dict[str, Any], sent_at: Any) -> Envelope:
+    return Envelope(
+        kind=OPT_OUT, name=OPT_OUT,
+        message_id=text(record.get("message_id"), "message_id"),
+        client_time=time_of(record.get("timestamp"), "timestamp"),
+        sent_at=time_of(record.get("sent_at"), "sent_at") or sent_at,
+        version=text(record.get("version"), "version"),
+        os=text(record.get("os"), "os"),
     )

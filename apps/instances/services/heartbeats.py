@@ -23,6 +23,8 @@ from apps.instances.services.installations import installations_link, installati
 _REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
 # More new instances than this in one group (a bulk import) link in statements of their own.
 _LINKS_IN_ONE_STATEMENT = 500
+# Text columns a heartbeat describes; an empty value keeps what the row has.
+_DESCRIBED = ("version", "edition", "os", "arch", "context", "ip_hash", "country")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class HeartbeatSeen:
     arch: str = ""
     context: str = ""
     ip_hash: str = ""
+    country: str = ""
     metrics: Mapping[str, Any] | None = None  # {kind of ping: its metrics}
     license_pk: int | None = None
 
@@ -51,6 +54,7 @@ class InstanceUpdate:
     arch: str
     context: str
     ip_hash: str
+    country: str
     metrics: dict[str, Any] | None
     license_pk: int | None
     added: int
@@ -87,7 +91,7 @@ class InstanceState:
         ordered = sorted(heartbeats, key=lambda hb: hb.timestamp)
         fresh = self.fresh
         advancing = [hb for hb in ordered if fresh or hb.timestamp > self.last_seen]
-        described: dict[str, str] = dict.fromkeys(("version", "edition", "os", "arch", "context", "ip_hash"), "")
+        described: dict[str, str] = dict.fromkeys(_DESCRIBED, "")
         for hb in advancing:
             for name in described:
                 described[name] = getattr(hb, name) or described[name]
@@ -142,9 +146,9 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
         statement = f"""
             WITH {cte}
             INSERT INTO {t} (product_id, instance_id, first_seen, last_seen, version, edition, os, arch, context,
-                             status, collection, metrics, ip_hash, heartbeat_count, dropped_count,
+                             status, collection, metrics, ip_hash, country, heartbeat_count, dropped_count,
                              created_at, updated_at)
-            SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', 0, 0, {stamp}, {stamp}
+            SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', '', 0, 0, {stamp}, {stamp}
             FROM v
             WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
             ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
@@ -200,15 +204,15 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
     t = sql.table(Instance)
     columns = (("id", "bigint"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("status", "text"),
                ("status_changed_at", "timestamptz"), ("version", "text"), ("edition", "text"), ("os", "text"),
-               ("arch", "text"), ("context", "text"), ("ip_hash", "text"), ("metrics", "jsonb"),
+               ("arch", "text"), ("context", "text"), ("ip_hash", "text"), ("country", "text"), ("metrics", "jsonb"),
                ("license_id", "bigint"), ("added", "bigint"))
     keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})"
-                              for name in ("version", "edition", "os", "arch", "context", "ip_hash"))
+                              for name in _DESCRIBED)
     for number, chunk in enumerate(sql.chunks(updates, len(columns))):
         cte, params = sql.rows_cte("v", columns, [
             (u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,
              sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os, u.arch,
-             u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added)
+             u.context, u.ip_hash, u.country, sql.json_param(u.metrics), u.license_pk, u.added)
             for u in chunk])
         if together and number == 0:
             linked, linked_params = installations_link_cte("linked", product_id=product_id, links=install_links,

@@ -8,8 +8,10 @@ rows: replace, never increment. Each SELECT is staged in a temporary table first
 `_insert_select`). Statements name the products (`product_id IN (…)`) so the day's events are
 read through the (product, timestamp) index instead of a scan of the whole table.
 
-Breakdowns of active instances use the instance's current version/edition/os/licence: events do
-not keep those, so a rebuild of an old day describes today's attributes of that day's instances.
+Breakdowns of active instances use the instance's current version/edition/os/licence/country:
+events do not keep those, so a rebuild of an old day describes today's attributes of that day's
+instances. Opt-outs (instance-less events of kind `opt_out`) are counted per day and by the
+version each one carried.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -38,9 +40,11 @@ BREAKDOWN_COLUMNS = ["product_id", "day", "dimension", "key", "count", "instance
 # First key of the PostgreSQL advisory lock that serialises two rebuilds of one day.
 ROLLUP_LOCK_NAMESPACE = 0x524F4C4C  # "ROLL"
 
+# Attributes of the day's active instances, each a breakdown dimension.
+ATTRIBUTES = ("version", "edition", "os", "license_type", "country")
 ROLLUP_COLUMNS = ["active_instances", "new_instances", "stale_instances", "dead_instances",
                   "resurrected_instances", "heartbeats", "events", "installs_started", "installs_succeeded",
-                  "installs_failed", "installs_support", "computed_at"]
+                  "installs_failed", "installs_support", "opt_outs", "computed_at"]
 
 
 def days_between(first: date, last: date) -> Iterator[date]:
@@ -124,12 +128,14 @@ def rollup_select_sql(*, product_ids: list[int], day: date, start: datetime, end
                COALESCE(sc.resurrected, 0) AS resurrected_instances, COALESCE(ev.heartbeats, 0) AS heartbeats,
                COALESCE(ev.events, 0) AS events, COALESCE(ins.started, 0) AS installs_started,
                COALESCE(ins.succeeded, 0) AS installs_succeeded, COALESCE(ins.failed, 0) AS installs_failed,
-               COALESCE(ins.support, 0) AS installs_support, %s AS computed_at
+               COALESCE(ins.support, 0) AS installs_support, COALESCE(ev.opt_outs, 0) AS opt_outs,
+               %s AS computed_at
           FROM {PRODUCTS} AS p
           LEFT JOIN (SELECT product_id,
                             COUNT(DISTINCT CASE WHEN kind = 'heartbeat' THEN instance_id END) AS active,
                             SUM(CASE WHEN kind = 'heartbeat' THEN 1 ELSE 0 END) AS heartbeats,
-                            SUM(CASE WHEN kind = 'event' THEN 1 ELSE 0 END) AS events
+                            SUM(CASE WHEN kind = 'event' THEN 1 ELSE 0 END) AS events,
+                            SUM(CASE WHEN kind = 'opt_out' THEN 1 ELSE 0 END) AS opt_outs
                        FROM {EVENTS}
                       WHERE {among} AND timestamp >= %s AND timestamp < %s
                       GROUP BY product_id) AS ev ON ev.product_id = p.id
@@ -167,7 +173,8 @@ def _outcome_sum(status: str) -> str:
 
 def breakdown_select_sql(*, product_ids: list[int], day: date, start: datetime,
                          end: datetime) -> tuple[str, list[object]]:
-    """Rows (product, day, dimension, key, count, instances): active instances by attribute, events by name.
+    """Rows (product, day, dimension, key, count, instances): active instances by attribute, events by
+    name, opt-outs by version (`instances` 0: an opt-out names none).
 
     The day's active instances are grouped once by every attribute together (a few hundred
     combinations at most), and each dimension is summed from that small set.
@@ -177,21 +184,27 @@ def breakdown_select_sql(*, product_ids: list[int], day: date, start: datetime,
     by_attribute = " UNION ALL ".join(
         f"SELECT product_id, %s AS day, '{dimension}' AS dimension, {dimension} AS key, SUM(n) AS count, "
         f"SUM(n) AS instances FROM combos GROUP BY product_id, {dimension}"
-        for dimension in ("version", "edition", "os", "license_type")
+        for dimension in ATTRIBUTES
     )
+    opt_out_version = sql.json_text("properties", "version")
     statement = f"""
         WITH combos AS MATERIALIZED (
-            SELECT i.product_id, i.version, i.edition, i.os, COALESCE(l.type, '') AS license_type, COUNT(*) AS n
+            SELECT i.product_id, i.version, i.edition, i.os, COALESCE(l.type, '') AS license_type, i.country,
+                   COUNT(*) AS n
               FROM {INSTANCES} AS i LEFT JOIN {LICENSES} AS l ON l.id = i.license_id
              WHERE i.id IN (SELECT instance_id FROM {EVENTS}
                              WHERE {among} AND kind = 'heartbeat' AND timestamp >= %s AND timestamp < %s)
-             GROUP BY i.product_id, i.version, i.edition, i.os, COALESCE(l.type, '')
+             GROUP BY i.product_id, i.version, i.edition, i.os, COALESCE(l.type, ''), i.country
         )
         {by_attribute}
         UNION ALL
         SELECT product_id, %s, 'event', name, COUNT(*), COUNT(DISTINCT instance_id) FROM {EVENTS}
          WHERE {among} AND kind = 'event' AND timestamp >= %s AND timestamp < %s
          GROUP BY product_id, name
+        UNION ALL
+        SELECT product_id, %s, 'opt_out_version', {opt_out_version}, COUNT(*), 0 FROM {EVENTS}
+         WHERE {among} AND kind = 'opt_out' AND timestamp >= %s AND timestamp < %s
+         GROUP BY product_id, {opt_out_version}
     """
-    params = [*ps, s, e, *([d] * 4), d, *ps, s, e]
+    params = [*ps, s, e, *([d] * len(ATTRIBUTES)), d, *ps, s, e, d, *ps, s, e]
     return statement, params

@@ -18,7 +18,7 @@ from apps.rollups.models import DailyBreakdown, DailyRollup, Report
 from apps.rollups.services.daily import rollups_build
 
 SUMMED = ["new_instances", "stale_instances", "dead_instances", "resurrected_instances", "heartbeats",
-          "events", "installs_started", "installs_succeeded", "installs_failed", "installs_support"]
+          "events", "installs_started", "installs_succeeded", "installs_failed", "installs_support", "opt_outs"]
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,11 @@ def report_content(*, product: Product, period: Period) -> dict[str, Any]:
         "instances_resurrected": current["resurrected_instances"],
         "heartbeats": current["heartbeats"],
         "events": current["events"],
+        "opt_outs": current["opt_outs"],
         "snapshot_day": snapshot.isoformat() if snapshot else None,
         "versions": _breakdown(product, snapshot, DailyBreakdown.Dimension.VERSION, "version"),
         "licences": _breakdown(product, snapshot, DailyBreakdown.Dimension.LICENSE_TYPE, "type"),
+        "countries": _breakdown(product, snapshot, DailyBreakdown.Dimension.COUNTRY, "country"),
     }
 
 
@@ -171,11 +173,14 @@ def report_text(content: dict[str, Any]) -> str:
         f"Gone stale: {content['instances_gone_stale']}; gone dead: {content['instances_gone_dead']}; "
         f"came back: {content['instances_resurrected']}",
         f"Heartbeats: {content['heartbeats']}; events: {content['events']}",
+        f"Opt-outs (installations with telemetry off): {content.get('opt_outs', 0)}",
         "",
         f"Versions (as of {content['snapshot_day'] or 'n/a'}):",
         *[f"  {row['version']}: {row['instances']} ({row['share']}%)" for row in content["versions"]],
         "Licences:",
         *[f"  {row['type']}: {row['instances']} ({row['share']}%)" for row in content["licences"]],
+        "Countries:",
+        *[f"  {row['country']}: {row['instances']} ({row['share']}%)" for row in content.get("countries", [])],
     ]
     return "\n".join(lines) + "\n"
 

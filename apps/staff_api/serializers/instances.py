@@ -24,7 +24,7 @@ class InstanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instance
         fields = ["id", "product", "instance_id", "status", "status_changed_at", "first_seen", "last_seen",
-                  "version", "edition", "os", "arch", "context", "collection", "license", "metrics",
+                  "version", "edition", "os", "arch", "context", "country", "collection", "license", "metrics",
                   "heartbeat_count", "dropped_count"]
         read_only_fields = fields
 

@@ -7,9 +7,9 @@ from apps.rollups.models import DailyRollup, Report
 
 
 class BreakdownEntrySerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="The version, edition, OS, licence type or event name.")
-    count = serializers.IntegerField(help_text="Instances, or for events the number of events.")
-    instances = serializers.IntegerField(help_text="Distinct instances.")
+    key = serializers.CharField(help_text="The version, edition, OS, licence type, country or event name.")
+    count = serializers.IntegerField(help_text="Instances, or for events and opt-outs the number of records.")
+    instances = serializers.IntegerField(help_text="Distinct instances (0 for opt-outs, which name none).")
 
 
 class BreakdownsSerializer(serializers.Serializer):
@@ -20,6 +20,10 @@ class BreakdownsSerializer(serializers.Serializer):
     os = BreakdownEntrySerializer(many=True)
     license_type = BreakdownEntrySerializer(many=True)
     event = BreakdownEntrySerializer(many=True)
+    country = BreakdownEntrySerializer(
+        many=True, help_text="Active instances by ISO 3166-1 alpha-2 country code; \"\" when unknown.")
+    opt_out_version = BreakdownEntrySerializer(
+        many=True, help_text="Opt-out records by the version they carried (the dark fleet).")
 
 
 class DailyRollupSerializer(serializers.ModelSerializer):
@@ -30,7 +34,7 @@ class DailyRollupSerializer(serializers.ModelSerializer):
         model = DailyRollup
         fields = ["product", "day", "active_instances", "new_instances", "stale_instances", "dead_instances",
                   "resurrected_instances", "heartbeats", "events", "installs_started", "installs_succeeded",
-                  "installs_failed", "installs_support", "computed_at", "breakdowns"]
+                  "installs_failed", "installs_support", "opt_outs", "computed_at", "breakdowns"]
         read_only_fields = fields
 
     @extend_schema_field(BreakdownsSerializer)

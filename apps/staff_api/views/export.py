@@ -18,10 +18,10 @@ from apps.staff_api.selectors import instances_for_api
 from .base import StaffViewMixin
 
 COLUMNS = ["id", "product", "instance_id", "status", "version", "edition", "os", "arch", "context", "collection",
-           "first_seen", "last_seen", "license_id", "license_type", "heartbeat_count", "dropped_count"]
+           "first_seen", "last_seen", "license_id", "license_type", "heartbeat_count", "dropped_count", "country"]
 _FIELDS = ["id", "product__slug", "instance_id", "status", "version", "edition", "os", "arch", "context",
            "collection", "first_seen", "last_seen", "license__license_id", "license__type", "heartbeat_count",
-           "dropped_count"]
+           "dropped_count", "country"]
 # Cells a spreadsheet would run as a formula; instance ids and versions come from the clients.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000

@@ -65,8 +65,9 @@ class LicenseViewSet(_ReadOnlyViewSet):
 
 @extend_schema_view(list=extend_schema(
     summary="List daily rollups",
-    description="One row per product and UTC day, newest first, with that day's breakdowns by version, "
-                "edition, OS, licence type and event name."))
+    description="One row per product and UTC day, newest first, with that day's breakdowns of active "
+                "instances by version, edition, OS, licence type and country, of events by name, and of "
+                "opt-outs (`opt_outs`: instances whose telemetry is off) by version."))
 class DailyRollupViewSet(StaffViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily fleet figures per product, recomputed by the rollup job."""
 
