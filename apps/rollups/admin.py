@@ -56,28 +56,40 @@ class ReportAdmin(admin.ModelAdmin):
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', report.body or "(empty)")
 
 
-def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type:
-    """A list filter whose choices are the values the rollups saw last week (DailyBreakdown), not a
-    SELECT DISTINCT over the filtered table: its cost does not grow with the fleet."""
+def recent_breakdown_keys(request: HttpRequest, dimension: str, *, keep_blank: bool = False) -> list[str]:
+    """The values the rollups saw last week for a dimension (of the product the list is filtered on),
+    not a SELECT DISTINCT over the filtered table: its cost does not grow with the fleet."""
     from datetime import timedelta
 
-    from django.contrib.admin import SimpleListFilter
     from django.utils import timezone
+
+    since = timezone.now().date() - timedelta(days=7)
+    values = DailyBreakdown.objects.filter(dimension=dimension, day__gte=since)
+    product = request.GET.get("product__id__exact")
+    if product and product.isdigit():
+        values = values.filter(product_id=int(product))
+    keys = values.order_by("key").values_list("key", flat=True).distinct()[:50]
+    return [key for key in keys if key or keep_blank]
+
+
+def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type:
+    """A list filter whose choices come from the rollups (recent_breakdown_keys); `(none)` selects
+    the blank values a dashboard slice "none or unknown" stands for."""
+    from django.contrib.admin import SimpleListFilter
+
+    from apps.core.admin_filters import BLANK
 
     class BreakdownValuesFilter(SimpleListFilter):
         parameter_name = field_name
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-            since = timezone.now().date() - timedelta(days=7)
-            values = DailyBreakdown.objects.filter(dimension=dimension, day__gte=since)
-            product = request.GET.get("product__id__exact")
-            if product and product.isdigit():
-                values = values.filter(product_id=int(product))
-            keys = values.order_by("key").values_list("key", flat=True).distinct()[:50]
-            return [(key, key) for key in keys if key]
+            return [(key or BLANK, key or "none or unknown")
+                    for key in recent_breakdown_keys(request, dimension, keep_blank=True)]
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-            return queryset.filter(**{field_name: self.value()}) if self.value() else queryset
+            if not self.value():
+                return queryset
+            return queryset.filter(**{field_name: "" if self.value() == BLANK else self.value()})
 
     BreakdownValuesFilter.title = title
     return BreakdownValuesFilter
