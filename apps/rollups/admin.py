@@ -1,15 +1,19 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse_lazy
 from django.utils.html import format_html
 
+from apps.core.admin_export import CsvExportMixin
 from apps.core.admin_utils import NoCountPaginator
 
 from .models import DailyBreakdown, DailyRollup, Report
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(admin.ModelAdmin):
+class DailyRollupAdmin(CsvExportMixin, admin.ModelAdmin):
+    csv_fields = ("day", "product__slug", *(f.name for f in DailyRollup._meta.fields
+                                              if f.name not in ("id", "product", "day")))
     list_display = ("day", "product", "active_instances", "new_instances", "stale_instances", "dead_instances",
                     "resurrected_instances", "heartbeats", "events", "installs_started", "installs_succeeded")
     list_filter = ("product",)
@@ -23,7 +27,8 @@ class DailyRollupAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyBreakdown)
-class DailyBreakdownAdmin(admin.ModelAdmin):
+class DailyBreakdownAdmin(CsvExportMixin, admin.ModelAdmin):
+    csv_fields = ("day", "product__slug", "dimension", "key", "count", "instances")
     list_display = ("day", "product", "dimension", "key", "count", "instances")
     list_filter = ("product", "dimension")
     search_fields = ("key",)
@@ -38,7 +43,8 @@ class DailyBreakdownAdmin(admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(CsvExportMixin, admin.ModelAdmin):
+    csv_fields = ("product__slug", "kind", "period_start", "period_end", "created_at", "sent_at")
     list_display = ("product", "kind", "period_start", "period_end", "created_at", "sent_at", "sent_to")
     list_filter = ("product", "kind", "period_end")
     search_fields = ("product__slug", "body")
@@ -93,3 +99,8 @@ def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type
 
     BreakdownValuesFilter.title = title
     return BreakdownValuesFilter
+
+
+# "View site" in the admin's header leads to the fleet overview: this deployment has no public site
+# of its own beyond the ingest API.
+admin.site.site_url = reverse_lazy("fleet-dashboard-index")
