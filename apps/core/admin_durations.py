@@ -43,8 +43,9 @@ class DurationSecondsField(forms.MultiValueField):
     def __init__(self, *, required: bool = True, **kwargs: Any) -> None:
         kwargs.pop("max_value", None)
         kwargs.pop("min_value", None)
-        super().__init__(fields=(forms.IntegerField(min_value=0, max_value=10 * 365),
-                                 forms.ChoiceField(choices=[(unit, unit) for unit, _ in UNITS])),
+        # The unit always has a value, so "empty" is judged on the amount alone (in compress).
+        super().__init__(fields=(forms.IntegerField(min_value=0, max_value=10 * 365, required=False),
+                                 forms.ChoiceField(choices=[(unit, unit) for unit, _ in UNITS], required=False)),
                          required=required, require_all_fields=False, **kwargs)
 
     def compress(self, data_list: list[Any]) -> int | None:

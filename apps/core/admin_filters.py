@@ -65,8 +65,11 @@ class LicenseTypeFilter(SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         from apps.rollups.admin import recent_breakdown_keys
 
-        return [(key or BLANK, key or "none or unknown") for key in recent_breakdown_keys(request, "license_type",
-                                                                                           keep_blank=True)]
+        choices = [(key or BLANK, key or "none or unknown")
+                   for key in recent_breakdown_keys(request, "license_type", keep_blank=True)]
+        if self.value() and self.value() not in dict(choices):
+            choices.insert(0, (self.value(), self.value()))  # the admin ignores a filter without choices
+        return choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if not self.value():

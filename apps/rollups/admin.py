@@ -89,8 +89,13 @@ def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type
         parameter_name = field_name
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-            return [(key or BLANK, key or "none or unknown")
-                    for key in recent_breakdown_keys(request, dimension, keep_blank=True)]
+            choices = [(key or BLANK, key or "none or unknown")
+                       for key in recent_breakdown_keys(request, dimension, keep_blank=True)]
+            # A value linked from a dashboard stays applied even when last week's rollups lack it
+            # (the admin ignores a filter without choices).
+            if self.value() and self.value() not in dict(choices):
+                choices.insert(0, (self.value(), self.value()))
+            return choices
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
             if not self.value():
