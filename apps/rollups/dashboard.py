@@ -17,6 +17,7 @@ from apps.core.versions import Version
 from apps.instances.models import Installation, Instance, InstanceStatus
 from apps.products.models import Product, Release
 
+from .cohorts import Cohort, retention_cohorts
 from .models import DailyBreakdown, DailyRollup, Report
 
 TOP_VERSIONS = 8
@@ -250,6 +251,7 @@ class FleetDashboard:
     report: Report | None
     releases: list[dict[str, str]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    cohorts: list[Cohort] = field(default_factory=list)
     tiles: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -313,6 +315,7 @@ def fleet_dashboard(*, product: Product, span: DateRange, now: datetime | None =
         statuses=statuses, report=latest_report(product=product),
         releases=release_markers(product=product, span=span),
         failures=install_failures(product=product, span=span),
+        cohorts=retention_cohorts(product=product, until=span.end, now=now),
         tiles=_tiles(activity, statuses),
     )
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from apps.products.models import Product
 
+from .cohorts import AGES_WEEKS
 from .dashboard import (
     PRESETS,
     alive,
@@ -83,6 +84,7 @@ def fleet_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "dashboard": dashboard,
         "chart_data": dashboard.chart_data(),
         "rebuild": rebuild_state(as_of=dashboard.activity["as_of"]),
+        "cohort_ages": AGES_WEEKS,
         "ingest_url": request.build_absolute_uri("/api/v1/ingest"),
     })
 
