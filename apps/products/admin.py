@@ -34,7 +34,7 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ("slug", "name", "latest_version", "heartbeat_interval", "stale_after", "dead_after",
-                  "heartbeat_events", "install_events", "retention_days", "report_recipients")
+                  "heartbeat_events", "install_events", "retention_days", "report_recipients", "public_stats")
         widgets = {"latest_version": forms.TextInput(attrs={"size": 20}),
                    "retention_days": forms.NumberInput(attrs={"style": "width: 8em"})}
 
@@ -64,7 +64,7 @@ class ProductAdmin(CsvExportMixin, admin.ModelAdmin):
         (None, {"fields": ("slug", "name", "ingest_key", "latest_version")}),
         ("Heartbeats", {"fields": ("heartbeat_interval", "stale_after", "dead_after", "heartbeat_events")}),
         ("Installs", {"fields": ("install_events",)}),
-        ("Data", {"fields": ("retention_days", "report_recipients")}),
+        ("Data", {"fields": ("retention_days", "report_recipients", "public_stats")}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
 
@@ -102,7 +102,10 @@ class ProductAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.display(description="Fleet")
     def dashboard(self, product: Product) -> str:
-        return format_html('<a href="{}">dashboard</a>', reverse("fleet-dashboard", args=[product.slug]))
+        link = format_html('<a href="{}">dashboard</a>', reverse("fleet-dashboard", args=[product.slug]))
+        if product.public_stats:
+            link = format_html('{} · <a href="{}">public page</a>', link, reverse("public-stats", args=[product.slug]))
+        return link
 
     @admin.action(description="Rotate the ingest key (old clients stop being accepted)")
     def rotate_ingest_key(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
