@@ -48,11 +48,3 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return SCREENSHOTS
     return tmp_path_factory.mktemp("screenshots")
 
-
-def shoot(page: Any, folder: Path, name: str) -> None:
-    """The page at 1440 px and 390 px wide (a phone), full length; the viewport is restored after."""
-    size = page.viewport_size or {"width": 1440, "height": 1000}
-    for width in (1440, 390):
-        page.set_viewport_size({"width": width, "height": size["height"]})
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(size)
