@@ -39,15 +39,15 @@ class VersionPrefixFilter(SimpleListFilter):
     parameter_name = "version"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        from apps.core.versions import Version
         from apps.rollups.admin import recent_breakdown_keys
 
-        lines = dict.fromkeys(
-            ".".join(prefix.split(".")[:2]) for key in recent_breakdown_keys(request, "version")
-            if (prefix := version_prefix(key)))
-        values = list(lines)
+        lines = sorted({".".join(prefix.split(".")[:2]) for key in recent_breakdown_keys(request, "version")
+                        if (prefix := version_prefix(key))}, key=Version, reverse=True)
+        choices = [(line, f"{line}.x") for line in lines]
         if self.value() and self.value() not in lines:
-            values.insert(0, self.value())  # a prefix typed in the URL stays visible as the chosen one
-        return [(line, f"{line}.x") for line in values]
+            choices.insert(0, (self.value(), self.value()))  # a prefix from a link stays visible as chosen
+        return choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if not self.value():

@@ -109,3 +109,5 @@ def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type
 # "View site" in the admin's header leads to the fleet overview: this deployment has no public site
 # of its own beyond the ingest API.
 admin.site.site_url = reverse_lazy("fleet-dashboard-index")
+admin.site.site_header = "Telemetry"
+admin.site.site_title = "Telemetry admin"
