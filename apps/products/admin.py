@@ -154,18 +154,23 @@ class NoticeAdmin(CsvExportMixin, admin.ModelAdmin):
     list_filter = ("product", "level", "active")
     search_fields = ("title", "message")
     list_select_related = ("product",)
-    readonly_fields = ("active", "created_at", "updated_at")
+    readonly_fields = ("published", "created_at", "updated_at")
     change_form_template = "admin/products/notice/change_form.html"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     csv_fields = ("title", "product__slug", "level", "min_version", "max_version", "active", "starts_at", "ends_at",
                   "created_at")
     fieldsets = (
         (None, {"fields": ("product", "level", "title", "message", "url")}),
-        ("Who gets it", {"fields": ("min_version", "max_version", "starts_at", "ends_at", "active"),
+        ("Who gets it", {"fields": ("min_version", "max_version", "starts_at", "ends_at", "published"),
                          "description": "Instances whose version lies in [min, max] get this notice in the "
                                         "answer to their heartbeats once it is published and within its dates."}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description="published")
+    def published(self, notice: Notice) -> str:
+        # The model's default is True for notices made elsewhere (API, shell); here a new one is a draft.
+        return "yes" if notice.pk and notice.active else "no: a draft until “Publish”"
 
     def get_urls(self) -> list[URLPattern]:
         return [path("reach/", self.admin_site.admin_view(self.reach_view), name="products_notice_reach"),

@@ -144,7 +144,11 @@
         // Long names are cut on the axis (a phone would leave no room for the bars); the tooltip has them whole.
         options: { indexAxis: "y", plugins: { legend: { display: false }, tooltip: { callbacks: { title: (items) => d.events[items[0].dataIndex].name } } },
           scales: { x: { beginAtZero: true, ticks: { precision: 0 } },
-            y: { ticks: { callback: (v) => { const name = d.events[v].name; return name.length > 22 ? `${name.slice(0, 21)}…` : name; } } } },
+            y: { ticks: { callback(v) {
+              const name = d.events[v].name;
+              const max = this.chart.width < 480 ? 14 : 22;  // a phone keeps room for the bars
+              return name.length > max ? `${name.slice(0, max - 1)}…` : name;
+            } } } },
           ...drill((ds, i) => listUrl("events", { q: d.events[i].name })) },
       };
     },
