@@ -48,7 +48,10 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     list_filter = ("product", "status", VersionPrefixFilter, "collection",
                    recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
-                   breakdown_values_filter("os", "os", "operating system"), LicenseTypeFilter)
+                   breakdown_values_filter("os", "os", "operating system"), LicenseTypeFilter,
+                   # `?country=` (dashboard drill-down) once instances record a country.
+                   *([breakdown_values_filter("country", "country", "country")]
+                     if any(f.name == "country" for f in Instance._meta.fields) else []))
     # Prefix on the id (the instance_id_prefix index); a version-looking term is a version prefix.
     search_fields = ("instance_id__startswith",)
     search_help_text = "The start of an instance id, or a version: 1.9, v1.9, 1.9.x or 1.9.56."

@@ -40,6 +40,8 @@
   }
 
   const BLANK = "(none)";
+  // A country panel links the same way: listUrl("instances", { country: key || BLANK }) (the
+  // instance list gains its country filter when instances record one).
 
   // Dashed segment into the last point when it is a partial bucket (today).
   function partialSegment(d, length) {
