@@ -29,7 +29,7 @@ from .dashboard import (
 )
 from .models import DailyRollup
 
-REBUILD_KEY = "fleet-rebuild-queued-at"
+REBUILD_KEY = "fleet-rebuild-queued-at:{slug}"
 REBUILD_MEMORY_SECONDS = 6 * 3600
 
 
@@ -45,10 +45,11 @@ def _product(slug: str) -> Product:
     return product
 
 
-def rebuild_state(*, as_of: datetime | None) -> dict[str, Any]:
-    """Where the last "rebuild now" stands: queued and waiting for the worker, or done once rollups
-    newer than the request exist. Kept in the cache (Redis in production), shared by every process."""
-    queued = cache.get(REBUILD_KEY)
+def rebuild_state(*, slug: str, as_of: datetime | None) -> dict[str, Any]:
+    """Where the last "rebuild now" of a product's page stands: queued and waiting for the worker, or
+    done once rollups newer than the request exist. Kept in the cache (Redis in production), shared
+    by every process."""
+    queued = cache.get(REBUILD_KEY.format(slug=slug))
     if queued is None:
         return {"queued_at": None, "done": True}
     return {"queued_at": queued, "done": bool(as_of and as_of >= queued)}
@@ -83,7 +84,7 @@ def fleet_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "presets": [name for name, _ in PRESETS],
         "dashboard": dashboard,
         "chart_data": dashboard.chart_data(),
-        "rebuild": rebuild_state(as_of=dashboard.activity["as_of"]),
+        "rebuild": rebuild_state(slug=product.slug, as_of=dashboard.activity["as_of"]),
         "cohort_ages": AGES_WEEKS,
         "ingest_url": request.build_absolute_uri("/api/v1/ingest"),
     })
@@ -101,7 +102,7 @@ def fleet_rebuild_view(request: HttpRequest, slug: str) -> HttpResponse:
     except Exception:  # any broker failure: the page says so instead of answering 500
         messages.error(request, "The rebuild could not be queued: the task broker is unavailable.")
     else:
-        cache.set(REBUILD_KEY, timezone.now(), REBUILD_MEMORY_SECONDS)
+        cache.set(REBUILD_KEY.format(slug=product.slug), timezone.now(), REBUILD_MEMORY_SECONDS)
         messages.success(request, "Rebuild of yesterday's and today's rollups queued; this page shows "
                                   "when the worker has finished.")
     # Back to the same range: only the query string travels, so the redirect cannot leave the page.
@@ -115,7 +116,7 @@ def fleet_live_view(request: HttpRequest, slug: str) -> JsonResponse:
     product = _product(slug)
     statuses = status_counts(product=product, now=timezone.now())
     as_of = DailyRollup.objects.filter(product=product).aggregate(as_of=Max("computed_at"))["as_of"]
-    state = rebuild_state(as_of=as_of)
+    state = rebuild_state(slug=product.slug, as_of=as_of)
     return JsonResponse({
         "alive": alive(statuses), "new_today": statuses["new_today"],
         "instances": sum(statuses[s] for s in statuses if s != "new_today"),

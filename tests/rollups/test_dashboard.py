@@ -181,7 +181,7 @@ def test_rebuild_now_queues_the_task_and_reports_its_progress(client: Client, st
     fleet = build_fleet(size=3, days=2, now=NOW)
     queued: list[dict] = []
     monkeypatch.setattr("apps.rollups.tasks.build_rollups.apply_async", lambda **kw: queued.append(kw))
-    cache.delete(REBUILD_KEY)
+    cache.delete(REBUILD_KEY.format(slug=fleet.product.slug))
     client.force_login(staff_user)
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
         response = client.post(f"/admin/fleet/{fleet.product.slug}/rebuild/", {"query": "range=7d"})
@@ -195,7 +195,7 @@ def test_rebuild_now_queues_the_task_and_reports_its_progress(client: Client, st
         DailyRollup.objects.filter(product=fleet.product).update(computed_at=NOW + timedelta(minutes=6))
         assert client.get(f"/admin/fleet/{fleet.product.slug}/live.json").json()["rebuild_done"] is True
     assert client.get(f"/admin/fleet/{fleet.product.slug}/rebuild/").status_code == 405
-    cache.delete(REBUILD_KEY)
+    cache.delete(REBUILD_KEY.format(slug=fleet.product.slug))
 
 
 @pytest.mark.django_db
