@@ -8,6 +8,7 @@ urlpatterns = [
     # Admin pages of the staff experience (issue 6): before admin.site.urls, whose catch-all would win.
     path("admin/fleet/", include("apps.rollups.urls")),
     path("admin/", admin.site.urls),
+    path("stats/", include("apps.rollups.public_urls")),  # public statistics of products that opted in
     path("", include("apps.ingest.urls")),
     path("", include("apps.staff_api.urls")),
 ]

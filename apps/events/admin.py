@@ -1,15 +1,17 @@
 from django.contrib import admin
 
+from apps.core.admin_export import CsvExportMixin
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter
 
 from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(CsvExportMixin, admin.ModelAdmin):
     """The biggest table: no counts, no facets, no date hierarchy; filters are indexed ranges."""
 
     list_display = ("name", "kind", "product", "instance_link", "time", "received")
+    csv_fields = ("name", "kind", "product__slug", "instance__instance_id", "timestamp", "received_at", "message_id")
     list_filter = ("product", "kind", recent_filter("timestamp", "time"))
     # Case-sensitive lookups: `=` would be iexact, UPPER() on every row of the biggest table.
     search_fields = ("name__exact", "message_id__exact")

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from apps.core.admin_export import CsvExportMixin
+from apps.core.admin_filters import LicenseTypeFilter, VersionPrefixFilter, starts_with_filter, version_prefix_q
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter, short_id_html, utc_minutes
 from apps.rollups.admin import breakdown_values_filter
 
@@ -24,7 +26,7 @@ from .models import (
     Instance,
     StatusChange,
 )
-from .services import instances_set_collection
+from .services import instance_erase, instances_set_collection
 
 
 class CollectionForm(forms.Form):
@@ -32,17 +34,27 @@ class CollectionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
 
 
+class EraseForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=True,
+                             help_text="Kept in the erasure record (for example the ticket of the request).")
+
+
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
-    list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
-                    "license_type", "last_heartbeat")
+class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
+    # Key columns first and narrow ones only, so "last heartbeat" is on screen at 1440 px.
+    list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "license_type",
+                    "collection_badge", "last_heartbeat")
     list_display_links = ("short_id",)
-    list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
+    list_filter = ("product", "status", VersionPrefixFilter, "collection",
+                   recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
-                   breakdown_values_filter("os", "os", "operating system"))
-    # Prefix on the id (the instance_id_prefix index) and exact version; `=`/`^` would be UPPER() scans.
-    search_fields = ("instance_id__startswith", "version__exact")
-    search_help_text = "The start of an instance id, or an exact version."
+                   breakdown_values_filter("os", "os", "operating system"), LicenseTypeFilter,
+                   breakdown_values_filter("country", "country", "country"))
+    # Prefix on the id (the instance_id_prefix index); a version-looking term is a version prefix.
+    search_fields = ("instance_id__startswith",)
+    search_help_text = "The start of an instance id, or a version: 1.9, v1.9, 1.9.x or 1.9.56."
+    csv_fields = ("instance_id", "product__slug", "status", "version", "edition", "os", "arch", "collection",
+                  "license__type", "first_seen", "last_seen", "heartbeat_count")
     list_select_related = ("product", "license")
     readonly_fields = ("product", "instance_id", "first_seen", "last_seen", "status", "status_changed_at",
                        "collection", "ip_hash", "country", "license", "heartbeat_count", "dropped_count", "metrics",
@@ -62,6 +74,49 @@ class InstanceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # instances exist because they pinged; ingest creates them
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        # A bulk delete would not be erasure (the next ping recreates the instance): erase one by one.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Instance],
+                           search_term: str) -> tuple[QuerySet[Instance], bool]:
+        version = version_prefix_q(search_term) if search_term and search_term[:1] in "vV0123456789" else None
+        if version is not None and "." in search_term:
+            return queryset.filter(version), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def delete_view(self, request: HttpRequest, object_id: str,
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Delete is erasure: the API's service, a reason required, an audit row, and ingest drops the
+        instance's later pings. The page names what goes, by count, never by listing events."""
+        instance = page_selectors.instance_for_page(pk=object_id) if object_id.isdigit() else None
+        if instance is None:
+            raise Http404("No such instance")
+        if not self.has_delete_permission(request, instance):
+            raise PermissionDenied
+        form = EraseForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                instance_erase(instance_pk=instance.pk, user=request.user, now=timezone.now(),
+                               reason=form.cleaned_data["reason"])
+            except Instance.DoesNotExist:
+                self.message_user(request, "This instance was already erased.", messages.INFO)
+            else:
+                self.message_user(request, f"Instance {instance.instance_id} erased; its next pings are dropped.",
+                                  messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:instances_instance_changelist"))
+        return TemplateResponse(request, "admin/instances/instance/erase.html", {
+            **self.admin_site.each_context(request),
+            "title": "Erase this instance?",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": instance,
+            "instance": instance,
+            "form": form,
+        })
+
     @admin.display(description="instance id", ordering="instance_id")
     def short_id(self, instance: Instance) -> str:
         return short_id_html(instance.instance_id)
@@ -70,7 +125,7 @@ class InstanceAdmin(admin.ModelAdmin):
     def last_heartbeat(self, instance: Instance) -> str:
         return utc_minutes(instance.last_seen)
 
-    @admin.display(description="licence")
+    @admin.display(description="license")
     def license_type(self, instance: Instance) -> str:
         return (instance.license.type or "unknown type") if instance.license else "—"
 
@@ -167,10 +222,13 @@ class InstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Installation)
-class InstallationAdmin(admin.ModelAdmin):
-    list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link", "error")
+class InstallationAdmin(CsvExportMixin, admin.ModelAdmin):
+    list_display = ("short_install_id", "product", "status", "os", "started", "short_error", "instance_link")
     list_display_links = ("short_install_id",)
-    list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
+    list_filter = ("product", "status", recent_filter("started_at", "started"), "os",
+                   starts_with_filter("error", "error"))
+    csv_fields = ("install_id", "product__slug", "status", "os", "started_at", "finished_at", "error",
+                  "instance__instance_id")
     search_fields = ("install_id__exact",)
     search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
@@ -194,9 +252,11 @@ class InstallationAdmin(admin.ModelAdmin):
     def started(self, installation: Installation) -> str:
         return utc_minutes(installation.started_at)
 
-    @admin.display(description="finished (UTC)", ordering="finished_at")
-    def finished(self, installation: Installation) -> str:
-        return utc_minutes(installation.finished_at)
+    @admin.display(description="error")
+    def short_error(self, installation: Installation) -> str:
+        # The full message is on the row's page and in the tooltip; a long one would push columns off.
+        text = installation.error
+        return format_html('<span title="{}">{}</span>', text, text if len(text) <= 80 else text[:79] + "…")
 
     @admin.display(description="instance", ordering="instance")
     def instance_link(self, installation: Installation) -> str:
@@ -214,7 +274,8 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAuditAdmin):
+class StatusChangeAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
+    csv_fields = ("instance__instance_id", "old", "new", "at")
     list_display = ("instance", "old", "new", "at")
     list_filter = ("new", "old")
     search_fields = ("instance__instance_id__startswith",)
@@ -226,7 +287,8 @@ class StatusChangeAdmin(ReadOnlyAuditAdmin):
 
 
 @admin.register(CollectionChange)
-class CollectionChangeAdmin(ReadOnlyAuditAdmin):
+class CollectionChangeAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
+    csv_fields = ("instance__instance_id", "old", "new", "changed_by__username", "at", "reason")
     list_display = ("instance", "old", "new", "changed_by", "at", "reason")
     list_filter = ("new",)
     search_fields = ("instance__instance_id__startswith", "reason")
@@ -235,7 +297,8 @@ class CollectionChangeAdmin(ReadOnlyAuditAdmin):
 
 
 @admin.register(ErasedInstance)
-class ErasedInstanceAdmin(ReadOnlyAuditAdmin):
+class ErasedInstanceAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
+    csv_fields = ("instance_hash", "product__slug", "erased_at", "erased_by__username", "reason", "events_deleted")
     list_display = ("instance_hash", "product", "erased_at", "erased_by", "events_deleted")
     list_filter = ("product",)
     search_fields = ("instance_hash__exact",)

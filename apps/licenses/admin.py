@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.core.admin_export import CsvExportMixin
 from apps.instances.models import Instance
 
 from .models import License
@@ -10,11 +11,12 @@ INSTANCES_SHOWN = 20
 
 
 @admin.register(License)
-class LicenseAdmin(admin.ModelAdmin):
+class LicenseAdmin(CsvExportMixin, admin.ModelAdmin):
+    csv_fields = ("license_id", "type", "product__slug", "first_seen", "last_seen")
     list_display = ("license_id", "type", "product", "first_seen", "last_seen")
     list_filter = ("product", "type")
     search_fields = ("license_id__exact",)
-    search_help_text = "Exact licence id."
+    search_help_text = "Exact license id."
     list_select_related = ("product",)
     readonly_fields = ("product", "license_id", "type", "first_seen", "last_seen", "instances_using",
                        "created_at", "updated_at")
@@ -22,7 +24,7 @@ class LicenseAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
 
     def has_add_permission(self, request: object) -> bool:
-        return False  # licences are recorded from pings
+        return False  # licenses are recorded from pings
 
     @admin.display(description="Instances reporting it")
     def instances_using(self, license: License) -> str:
@@ -35,4 +37,4 @@ class LicenseAdmin(admin.ModelAdmin):
             (reverse("admin:instances_instance_change", args=[pk]), instance_id, status)
             for pk, instance_id, status in instances))
         everyone = reverse("admin:instances_instance_changelist") + f"?license__id__exact={license.pk}"
-        return format_html('{} · <a href="{}">all instances on this licence</a>', links, everyone)
+        return format_html('{} · <a href="{}">all instances on this license</a>', links, everyone)

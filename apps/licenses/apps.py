@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class LicensesConfig(AppConfig):
     name = "apps.licenses"
-    verbose_name = "Licences"
+    verbose_name = "Licenses"

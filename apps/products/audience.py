@@ -55,11 +55,17 @@ def _sample(product_id: int, versions: list[str], size: int) -> list[Instance]:
                 .exclude(status=InstanceStatus.DEAD).order_by("-last_seen")[:size])
 
 
+def version_range_audience(*, product_id: int, min_version: str, max_version: str,
+                           sample_size: int = SAMPLE_SIZE) -> Audience:
+    """Instances of a product whose version lies in [min, max] (either end may be empty)."""
+    matched = [c for c in _version_counts(product_id) if in_range(c.version, min_version, max_version)]
+    return Audience(matched, _sample(product_id, [c.version for c in matched if c.alive], sample_size))
+
+
 def notice_audience(*, notice: Notice, sample_size: int = SAMPLE_SIZE) -> Audience:
     """Instances in the notice's version range (whether the notice is live now is `notice.applies_to`)."""
-    matched = [c for c in _version_counts(notice.product_id)
-               if in_range(c.version, notice.min_version, notice.max_version)]
-    return Audience(matched, _sample(notice.product_id, [c.version for c in matched if c.alive], sample_size))
+    return version_range_audience(product_id=notice.product_id, min_version=notice.min_version,
+                                  max_version=notice.max_version, sample_size=sample_size)
 
 
 def notice_is_live(*, notice: Notice, now: datetime) -> bool:

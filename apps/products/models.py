@@ -55,6 +55,9 @@ class Product(TimestampedModel):
     latest_version = models.CharField(max_length=64, blank=True)
     retention_days = models.PositiveIntegerField(default=365)
     report_recipients = models.TextField(blank=True, help_text="Staff e-mail addresses for reports, one per line.")
+    public_stats = models.BooleanField(
+        default=False, help_text="Publish rollup figures (active instances, versions, countries; small counts "
+                                 "suppressed) at /stats/<slug>/ and an SVG badge, without login.")
 
     class Meta:
         ordering = ["slug"]

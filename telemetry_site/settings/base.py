@@ -147,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The admin shows one date format, ISO with the zone said (telemetry_site/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["telemetry_site.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -22,12 +22,22 @@ Page = Callable[[Fleet], str]
 
 PAGES: dict[str, tuple[Page, int]] = {
     "index": (lambda f: "/admin/", 6),
-    "dashboard": (lambda f: f"/admin/fleet/{f.product.slug}/", 12),
-    "dashboard-year": (lambda f: f"/admin/fleet/{f.product.slug}/?range=1y", 12),
-    "dashboard-dates": (lambda f: f"/admin/fleet/{f.product.slug}/?from=2025-01-01&to=2025-02-15", 12),
-    "instances": (lambda f: f"/admin/instances/instance/?product__id__exact={f.product.pk}", 8),
-    "instances-page-2": (lambda f: f"/admin/instances/instance/?product__id__exact={f.product.pk}&p=2", 8),
-    "instances-search": (lambda f: f"/admin/instances/instance/?q={f.instances[0].instance_id}", 8),
+    "fleet-overview": (lambda f: "/admin/fleet/", 8),
+    "dashboard": (lambda f: f"/admin/fleet/{f.product.slug}/", 16),
+    "dashboard-year": (lambda f: f"/admin/fleet/{f.product.slug}/?range=1y", 16),
+    "dashboard-two-years": (lambda f: f"/admin/fleet/{f.product.slug}/?from=2023-03-01&to=2025-03-01", 16),
+    "dashboard-dates": (lambda f: f"/admin/fleet/{f.product.slug}/?from=2025-01-01&to=2025-02-15", 16),
+    "dashboard-live": (lambda f: f"/admin/fleet/{f.product.slug}/live.json", 6),
+    "instances-version": (lambda f: f"/admin/instances/instance/?product__id__exact={f.product.pk}&version=v1.9", 9),
+    "instances-version-search": (lambda f: "/admin/instances/instance/?q=1.9.x", 9),
+    "instances-license-type": (lambda f: "/admin/instances/instance/?license_type=(none)", 9),
+    "instance-erase": (lambda f: f"/admin/instances/instance/{f.instances[-1].pk}/delete/", 6),
+    "installations-error": (lambda f: "/admin/instances/installation/?status__exact=failed&error=port", 8),
+    "notice-reach": (lambda f: f"/admin/products/notice/reach/?product={f.product.pk}&max_version=v1.9.56", 6),
+    "product-delete": (lambda f: f"/admin/products/product/{f.product.pk}/delete/", 10),
+    "instances": (lambda f: f"/admin/instances/instance/?product__id__exact={f.product.pk}", 9),
+    "instances-page-2": (lambda f: f"/admin/instances/instance/?product__id__exact={f.product.pk}&p=2", 9),
+    "instances-search": (lambda f: f"/admin/instances/instance/?q={f.instances[0].instance_id}", 9),
     "instance": (lambda f: f"/admin/instances/instance/{f.instances[-1].pk}/change/", 10),
     "instance-older-events": (lambda f: f"/admin/instances/instance/{f.instances[-1].pk}/change/?events=2", 10),
     "installations": (lambda f: f"/admin/instances/installation/?product__id__exact={f.product.pk}", 8),
@@ -92,3 +102,27 @@ def test_every_event_page_is_bounded_by_max_num_queries(fleets: tuple[Fleet, Fle
     assert response.status_code == 200
     assert len(response.context["events"].rows) == 20
     assert response.context["events"].has_older
+
+
+CSV_LISTS = ["instances/instance", "instances/installation", "events/event", "licenses/license", "products/product",
+             "products/release", "products/notice", "rollups/dailyrollup", "rollups/dailybreakdown",
+             "rollups/report", "instances/statuschange", "instances/collectionchange", "instances/erasedinstance"]
+
+
+@pytest.mark.parametrize("model", CSV_LISTS)
+def test_every_list_exports_csv_in_a_fixed_number_of_queries(model: str, fleets: tuple[Fleet, Fleet], staff_user,
+                                                              client: Client) -> None:
+    client.force_login(staff_user)
+    listing = client.get(f"/admin/{model}/")
+    assert f'href="/admin/{model}/export.csv' in listing.content.decode()
+    counts = []
+    for fleet in fleets:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/admin/{model}/export.csv?product__id__exact={fleet.product.pk}"
+                                  if model not in ("products/product", "instances/statuschange",
+                                                   "instances/collectionchange") else f"/admin/{model}/export.csv")
+            assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+            body = b"".join(response.streaming_content).decode()
+        counts.append(len(captured))
+        assert body.splitlines()[0]
+    assert counts[0] == counts[1], f"{model}: {counts}"

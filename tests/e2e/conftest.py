@@ -1,5 +1,9 @@
 """Browser tests: Playwright driving the system Chromium (Debian package `chromium`, never a
-downloaded browser). Skipped when it is missing, except in CI (CI=true), where that is a failure."""
+downloaded browser). Skipped when it is missing, except in CI (CI=true), where that is a failure.
+
+Screenshots go to a temporary folder (printed at the end of the run) so a test run never dirties the
+checkout; `TELEMETRY_UPDATE_SCREENSHOTS=1` writes them over the committed ones in tests/e2e/screenshots/
+when a page changes on purpose."""
 
 import os
 from collections.abc import Iterator
@@ -37,7 +41,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             connections.close_all()
 
 
-@pytest.fixture
-def screenshot_dir() -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("TELEMETRY_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+

@@ -1,53 +1,23 @@
 """Staff in a real browser: log in, read a product's dashboard, open an instance, change its
 collection level. The fleet comes from simulate_fleet (the real ingest path) against live_server.
-Screenshots land in tests/e2e/screenshots/ (committed; README says so)."""
+Screenshots: see conftest.py (a temporary folder unless TELEMETRY_UPDATE_SCREENSHOTS=1)."""
 
 import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from apps.instances.models import CollectionChange, Instance, InstanceStatus
 from apps.instances.page_selectors import instance_versions_seen
 
+from .pages import assert_drawn as _assert_drawn
+from .pages import charts as _charts
+from .pages import login as _login
+from .pages import shoot
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "browser-pass-123"
-# What each canvas's chart must hold: its name on the page (data-chart) → at least one positive value.
-CHART_STATE = """() => [...document.querySelectorAll("canvas[data-chart]")].map((canvas) => {
-  const chart = Chart.getChart(canvas);
-  const values = chart ? chart.data.datasets.flatMap((d) => d.data).map((v) => Math.abs(Number(v)) || 0) : [];
-  return { name: canvas.dataset.chart, drawn: !!chart && canvas.width > 0 && canvas.height > 0,
-           points: values.length, total: values.reduce((a, b) => a + b, 0) };
-})"""
-
-
-def _login(page: Any, base: str) -> None:
-    get_user_model().objects.create_superuser("browser", "browser@example.com", PASSWORD)
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", "browser")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#fleet-dashboards")
-
-
-def _charts(page: Any) -> dict[str, dict[str, Any]]:
-    page.wait_for_function("() => window.Chart !== undefined")
-    return {chart["name"]: chart for chart in page.evaluate(CHART_STATE)}
-
-
-def _assert_drawn(charts: dict[str, dict[str, Any]], expected: set[str]) -> None:
-    """Every canvas on the page holds a drawn chart with points; the expected ones show non-zero data
-    (a quiet week may legitimately draw a flat "fleet movement")."""
-    assert expected <= set(charts), f"missing charts: {expected - set(charts)}"
-    for name, chart in charts.items():
-        assert chart["drawn"], f"chart {name} was not drawn"
-        assert chart["points"] > 0, f"chart {name} has no points: {chart}"
-        assert name not in expected or chart["total"] > 0, f"chart {name} shows only zeros: {chart}"
-
 
 def test_dashboard_instance_and_collection_change(live_server: Any, browser: Any, screenshot_dir: Path) -> None:
     call_command("simulate_fleet", instances=8, days=30, seed=7, stdout=io.StringIO())
@@ -59,12 +29,12 @@ def test_dashboard_instance_and_collection_change(live_server: Any, browser: Any
     page.click("#fleet-dashboards a:text('Appsmith')")
     page.wait_for_selector("canvas[data-chart=activity]")
     _assert_drawn(_charts(page), {"activity", "versions", "movement", "funnel", "events", "statuses"})
-    page.screenshot(path=str(screenshot_dir / "dashboard-appsmith.png"), full_page=True)
+    shoot(page, screenshot_dir, "dashboard-appsmith")
 
     page.click(".fleet-products a:text('FlowFuse')")
     page.wait_for_selector("canvas[data-chart=licenses]")
     _assert_drawn(_charts(page), {"activity", "versions", "statuses", "licenses", "platforms"})
-    page.screenshot(path=str(screenshot_dir / "dashboard-flowfuse.png"), full_page=True)
+    shoot(page, screenshot_dir, "dashboard-flowfuse")
 
     page.click(".fleet-range a:text('7d')")
     page.wait_for_url("**range=7d")
@@ -76,7 +46,7 @@ def test_dashboard_instance_and_collection_change(live_server: Any, browser: Any
     page.goto(f"{live_server.url}/admin/instances/instance/{instance.pk}/change/")
     page.wait_for_selector("table[data-testid=events]")
     assert page.locator("table[data-testid=versions] tr").count() >= 3  # a header and two versions
-    page.screenshot(path=str(screenshot_dir / "instance.png"), full_page=True)
+    shoot(page, screenshot_dir, "instance")
 
     page.select_option("form.collection select[name=level]", "heartbeat")
     page.fill("form.collection textarea[name=reason]", "Customer asked for liveness only")
@@ -84,7 +54,7 @@ def test_dashboard_instance_and_collection_change(live_server: Any, browser: Any
     page.wait_for_selector("ul.messagelist li.success")
     assert "heartbeat" in page.inner_text("[data-testid=collection]")
     assert "Customer asked for liveness only" in page.inner_text("table[data-testid=collection-history]")
-    page.screenshot(path=str(screenshot_dir / "instance-collection-changed.png"), full_page=True)
+    shoot(page, screenshot_dir, "instance-collection-changed")
 
     change = CollectionChange.objects.get(instance=instance)
     assert (change.old, change.new, change.changed_by.username) == ("full", "heartbeat", "browser")
