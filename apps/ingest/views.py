@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.exceptions import ApiError, error_body
-from apps.ingest import answer, group_commit, pipeline, protocols
+from apps.ingest import answer, group_commit, pipeline, protocols, signing
 from apps.ingest.auth import authenticate, key_from_body, key_from_request
 from apps.ingest.decoding import decode_json, read_body
 from apps.ingest.envelope import Parsed, ProtocolError, RecordError
@@ -31,13 +31,16 @@ RETRY_AFTER_SECONDS = 30
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Telemetry-Key",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Telemetry-Key, X-Telemetry-Nonce",
+    "Access-Control-Expose-Headers": signing.HEADER,  # so a browser (Hasura's Console) can verify answers
     "Access-Control-Max-Age": "86400",
 }
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
+    """`data` is serialized, unless it already is (bytes: a signed answer's exact body)."""
+    content = data if isinstance(data, bytes) else orjson.dumps(data)
+    response = HttpResponse(content, status=status, content_type="application/json")
     for name, value in {**_CORS, **(headers or {})}.items():
         response[name] = value
     return response
@@ -73,6 +76,7 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
 
 def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any]) -> HttpResponse:
     now = timezone.now()
+    nonce = signing.request_nonce(request.META) if style in ("native", "product") else ""
     key = key_from_request(request)
     product = authenticate(key) if key else None  # refuse a wrong key before reading the body
     raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
@@ -94,7 +98,12 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     if style == "posthog":
         return json_response({"status": 1, **errors})
     base = answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=prepared.errors)
-    return json_response(answer.native(product, stored, prepared.envelopes, now, base, always=style == "product"))
+    always = style == "product"
+    content = orjson.dumps(answer.native(product, stored, prepared.envelopes, now, base, always=always))
+    # Signed after the commit, off the database path (docs/signed-answers.md).
+    signature = signing.sign_answer(content, nonce=nonce,
+                                    instance_id=signing.answered_instance_id(prepared.envelopes, always=always))
+    return json_response(content, headers={signing.HEADER: signature} if signature else None)
 
 
 def _refuse_foreign_tokens(parsed: Parsed, key: str) -> None:

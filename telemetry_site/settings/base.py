@@ -33,6 +33,11 @@ TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", def
 # apps/ingest/group_commit.py). Off by default here (runserver, tests); on in production settings.
 TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", default=False)
 TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="telemetry@localhost")
+# Signed answers (docs/signed-answers.md): the Ed25519 key that signs ingest answers, public keys
+# published beside it during a rotation, and where a local key is kept when none is configured.
+TELEMETRY_SIGNING_KEY = env.str("TELEMETRY_SIGNING_KEY", default="")
+TELEMETRY_SIGNING_PUBLIC_KEYS = env.list("TELEMETRY_SIGNING_PUBLIC_KEYS", default=[])
+TELEMETRY_SIGNING_KEY_FILE = env.str("TELEMETRY_SIGNING_KEY_FILE", default=str(VAR_DIR / "signing-key"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
