@@ -34,6 +34,7 @@ from apps.ingest.signing_keys import keyring
 
 logger = logging.getLogger(__name__)
 
+SIGNED_STYLES = ("native", "product")  # the answer styles of ingest views that carry a two-way answer
 HEADER = "X-Telemetry-Signature"
 NONCE_HEADER = "X-Telemetry-Nonce"
 ALGORITHM = "ed25519"
@@ -75,11 +76,12 @@ def request_nonce(meta: Mapping[str, str]) -> str:
     return nonce
 
 
-def answered_instance_id(envelopes: Sequence[Envelope], *, always: bool) -> str:
+def answered_instance_id(envelopes: Sequence[Envelope], *, always: bool, sent_ids: Mapping[int, str]) -> str:
     """The instance whose two-way answer is at the top level of the body (see `answer.native`):
     the last heartbeat's, or with `always` (product endpoints) the last record's; empty when the
-    answer holds counts only."""
-    for envelope in reversed(envelopes):
-        if envelope.kind == HEARTBEAT:
-            return envelope.instance_id
-    return envelopes[-1].instance_id if always and envelopes else ""
+    answer holds counts only. Named by the id its record carried (`sent_ids`, by record index):
+    the one the instance knows itself by, even if the pipeline stored another form of it."""
+    subject = next((e for e in reversed(envelopes) if e.kind == HEARTBEAT), None)
+    if subject is None and always and envelopes:
+        subject = envelopes[-1]
+    return sent_ids.get(subject.index, subject.instance_id) if subject is not None else ""

@@ -76,9 +76,9 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
 
 def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any]) -> HttpResponse:
     now = timezone.now()
-    nonce = signing.request_nonce(request.META) if style in ("native", "product") else ""
     key = key_from_request(request)
     product = authenticate(key) if key else None  # refuse a wrong key before reading the body
+    nonce = signing.request_nonce(request.META) if style in signing.SIGNED_STYLES else ""
     raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
     body = decode_json(raw, content_type=request.META.get("CONTENT_TYPE", ""))
     if product is None:
@@ -88,6 +88,8 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     except ProtocolError as exc:
         raise ApiError(code=exc.code, message=exc.message) from None
     _refuse_foreign_tokens(parsed, key or key_from_body(body))
+    # The signature names an instance by the id it sent, whatever the pipeline makes of ids.
+    sent_ids = {e.index: e.instance_id for e in parsed.envelopes} if style in signing.SIGNED_STYLES else {}
     prepared = pipeline.prepare(parsed, received_at=now, request_ip=request.META.get("REMOTE_ADDR", ""))
     if prepared.errors and not prepared.envelopes:
         raise _rejected(prepared.errors)
@@ -101,8 +103,8 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     always = style == "product"
     content = orjson.dumps(answer.native(product, stored, prepared.envelopes, now, base, always=always))
     # Signed after the commit, off the database path (docs/signed-answers.md).
-    signature = signing.sign_answer(content, nonce=nonce,
-                                    instance_id=signing.answered_instance_id(prepared.envelopes, always=always))
+    signature = signing.sign_answer(content, nonce=nonce, instance_id=signing.answered_instance_id(
+        prepared.envelopes, always=always, sent_ids=sent_ids))
     return json_response(content, headers={signing.HEADER: signature} if signature else None)
 
 

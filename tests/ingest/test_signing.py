@@ -18,7 +18,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from apps.events.models import Event
-from apps.ingest import signing
+from apps.ingest import pipeline, signing
+from apps.ingest.envelope import Envelope
 from apps.ingest.signing_keys import PublicKey, b64url, decode_key, keyring, local_key, new_private_key, public_raw
 from apps.instances.models import Instance
 from apps.products.models import Notice, Product
@@ -120,6 +121,8 @@ def test_product_endpoints_sign_for_the_instance_their_payload_names(
     keys = published_keys(client)
     for path, product, body, instance_id in (
             ("/api/v1/ingest/hasura", hasura, seed("hasura_server"), seed("hasura_server")["instance_uid"]),
+            # A CLI run is answered for the server it talks to, though it sends no heartbeat.
+            ("/api/v1/ingest/hasura", hasura, seed("hasura_cli"), seed("hasura_cli")["server_uuid"]),
             ("/api/v1/ingest/flowfuse", flowfuse, seed("flowfuse_core"), seed("flowfuse_core")["instanceId"]),
             ("/api/v1/ingest/wasp", wasp, seed("wasp_cli"), seed("wasp_cli")["distinct_id"])):
         response = post(path, body, key=product.ingest_key)
@@ -140,6 +143,24 @@ def test_a_batch_of_instances_is_signed_for_the_instance_at_the_top_level(
     keys = published_keys(client)
     assert verify_answer(response.content, response[signing.HEADER], keys, "i-2")
     assert not verify_answer(response.content, response[signing.HEADER], keys, "i-1")
+
+
+@pytest.mark.django_db
+def test_the_signature_names_the_instance_by_the_id_it_sent(post: Post, client: Client, appsmith: Product,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            verify_answer: Verify) -> None:
+    """Should the pipeline store an id in another form (a keyed hash of an e-mail address, say), the
+    instance still verifies with the id it knows itself by."""
+    protect = pipeline.protect
+
+    def protect_and_rename(envelope: Envelope, request_ip: str) -> None:
+        protect(envelope, request_ip)
+        envelope.instance_id = "stored-" + envelope.instance_id[::-1]
+
+    monkeypatch.setattr(pipeline, "protect", protect_and_rename)
+    response = post("/api/v1/ingest", heartbeat("ops@example.com"), key=appsmith.ingest_key)
+    assert Instance.objects.get().instance_id == "stored-moc.elpmaxe@spo"
+    assert verify_answer(response.content, response[signing.HEADER], published_keys(client), "ops@example.com")
 
 
 @pytest.mark.django_db
