@@ -22,12 +22,12 @@ def test_signing_keys_page(live_server: Any, browser: Any, tmp_path: Path) -> No
     page.fill("#id_username", "browser")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.click("#answer-signing a")
+    page.click("#answer-signing th a")
     page.wait_for_selector("#signing-keys")
     rows = page.locator("#signing-keys tbody tr")
     assert rows.count() == 1
     assert keyring().kid in rows.first.inner_text() and "signs answers" in rows.first.inner_text()
+    page.screenshot(path=str(tmp_path / "signing-keys.png"), full_page=True)  # outside the checkout
     page.click("#content-main a[href$='/api/v1/signing-keys']")
     assert keyring().signing.x in page.content()
-    page.screenshot(path=str(tmp_path / "signing-keys.png"))  # outside the checkout
     assert not errors
