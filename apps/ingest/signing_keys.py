@@ -79,10 +79,7 @@ class Keyring:
     private: Ed25519PrivateKey
     signing: PublicKey
     published: tuple[PublicKey, ...]  # every key a verifier may meet, the signing one first
-
-    @property
-    def kid(self) -> str:
-        return self.signing.kid
+    kid: str  # the signing key's id, computed once: every answer names it
 
 
 def public_raw(private: Ed25519PrivateKey) -> bytes:
@@ -102,7 +99,7 @@ def keyring_from(private_text: str, public_texts: tuple[str, ...]) -> Keyring:
     for key in extra:
         if all(key.raw != seen.raw for seen in published):  # the signing key listed again stays signing
             published.append(key)
-    return Keyring(private, signing, tuple(published))
+    return Keyring(private, signing, tuple(published), signing.kid)
 
 
 def local_key(path: Path) -> str:
