@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -195,27 +196,80 @@ console.log(JSON.stringify(cases.map((c) =>
 """
 
 
+@dataclass
+class Cases:
+    payload: list[dict[str, Any]]
+    expected: list[bool]
+
+
+def answer_cases(post: Post, client: Client, appsmith: Product) -> Cases:
+    """A real answer, and the ways it must be refused, for verifiers run outside Python."""
+    response = post("/api/v1/ingest", heartbeat("i-1"), key=appsmith.ingest_key, HTTP_X_TELEMETRY_NONCE="n-1")
+    body, header, keys = response.content, response[signing.HEADER], published_keys(client)
+    created = created_of(header)
+    tampered = body.replace(b'"collect":"full"', b'"collect":"off"')
+    assert tampered != body
+    rows = [(body, "i-1", "n-1", created, True), (tampered, "i-1", "n-1", created, False),
+            (body, "i-2", "n-1", created, False), (body, "i-1", "n-1", created + WINDOW + 1, False),
+            (body, "i-1", "", created, False), (body, "i-1", "n-1", created - WINDOW + 1, True),
+            (body, "i-1", "n-1", created, False)]
+    payload = [{"body": base64.b64encode(b).decode(), "header": header, "keys": keys, "instance": i, "nonce": n,
+                "now": t} for b, i, n, t, _ in rows]
+    payload[-1]["keys"] = {}  # a key the instance does not know
+    return Cases(payload, [expected for *_, expected in rows])
+
+
 @pytest.mark.django_db
 def test_the_javascript_example_verifies_and_refuses_the_same_answers(
         post: Post, client: Client, appsmith: Product, tmp_path: Path) -> None:
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         pytest.skip("Node.js is not installed: the JavaScript example is not run")
-    response = post("/api/v1/ingest", heartbeat("i-1"), key=appsmith.ingest_key, HTTP_X_TELEMETRY_NONCE="n-1")
-    body, header, keys = response.content, response[signing.HEADER], published_keys(client)
-    created = created_of(header)
-    tampered = body.replace(b'"collect":"full"', b'"collect":"off"')
-    assert tampered != body
-    cases = [(body, "i-1", "n-1", created, True), (tampered, "i-1", "n-1", created, False),
-             (body, "i-2", "n-1", created, False), (body, "i-1", "n-1", created + WINDOW + 1, False),
-             (body, "i-1", "", created, False), (body, "i-1", "n-1", created - WINDOW + 1, True)]
+    cases = answer_cases(post, client, appsmith)
     script = tmp_path / "verify.js"
     script.write_text(doc_snippet("js") + _NODE_CASES)
-    payload = [{"body": base64.b64encode(b).decode(), "header": header, "keys": keys, "instance": i,
-                "nonce": n, "now": t} for b, i, n, t, _ in cases]
-    result = subprocess.run([node, str(script)], input=json.dumps(payload), capture_output=True, text=True,
+    result = subprocess.run([node, str(script)], input=json.dumps(cases.payload), capture_output=True, text=True,
                             timeout=60, check=True)
-    assert json.loads(result.stdout) == [expected for *_, expected in cases]
+    assert json.loads(result.stdout) == cases.expected
+
+
+_GO_MAIN = """
+func main() {
+	var cases []struct {
+		Body, Header, Instance, Nonce string
+		Keys                          map[string]string
+		Now                           int64
+	}
+	if err := json.NewDecoder(os.Stdin).Decode(&cases); err != nil {
+		panic(err)
+	}
+	results := []bool{}
+	for _, c := range cases {
+		body, _ := base64.StdEncoding.DecodeString(c.Body)
+		results = append(results, VerifyAnswer(body, c.Header, c.Keys, c.Instance, c.Nonce, time.Unix(c.Now, 0)))
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(results)
+}
+"""
+
+
+@pytest.mark.django_db
+def test_the_go_example_verifies_and_refuses_the_same_answers(post: Post, client: Client, appsmith: Product,
+                                                              tmp_path: Path) -> None:
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("Go is not installed: the Go example is not run")
+    snippet = doc_snippet("go")
+    imports_end = snippet.index(")\n", snippet.index("import (")) + 2
+    source = (f'package main\n\n{snippet[:imports_end]}\nimport (\n\t"encoding/json"\n\t"os"\n)\n'
+              f"{snippet[imports_end:]}{_GO_MAIN}")
+    (tmp_path / "main.go").write_text(source)
+    cases = answer_cases(post, client, appsmith)
+    env = {**os.environ, "GOCACHE": str(tmp_path / "cache"), "GOPATH": str(tmp_path / "gopath"), "GO111MODULE": "off"}
+    result = subprocess.run([go, "run", str(tmp_path / "main.go")], input=json.dumps(cases.payload),
+                            capture_output=True, text=True, timeout=300, check=False, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == cases.expected
 
 
 # -- Keys: rotation, storage, publication --------------------------------------------------------------
