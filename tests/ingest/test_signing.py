@@ -224,6 +224,8 @@ def test_the_javascript_example_verifies_and_refuses_the_same_answers(
         post: Post, client: Client, appsmith: Product, tmp_path: Path) -> None:
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Node.js is missing: CI installs the Debian package nodejs")
         pytest.skip("Node.js is not installed: the JavaScript example is not run")
     cases = answer_cases(post, client, appsmith)
     script = tmp_path / "verify.js"
