@@ -8,6 +8,7 @@ from typing import Any
 
 from apps.ingest.envelope import INSTALL_STEPS, KINDS
 from apps.ingest.protocols.segment import MESSAGE_TYPES
+from apps.ingest.signing_openapi import add_signing_docs
 
 _REF = "#/components/schemas/"
 _OBJECT = {"type": "object", "additionalProperties": True}
@@ -165,6 +166,7 @@ def add_ingest_paths(result: dict[str, Any], generator: Any, request: Any, publi
     result.setdefault("paths", {}).update(_paths())
     components = result.setdefault("components", {})
     components.setdefault("schemas", {}).update(SCHEMAS)
+    add_signing_docs(result["paths"], components["schemas"])
     components.setdefault("securitySchemes", {}).update({
         "ingestKeyBasic": {"type": "http", "scheme": "basic", "description": "Ingest key as the username."},
         "ingestKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Telemetry-Key"},

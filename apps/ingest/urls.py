@@ -6,6 +6,7 @@ Paths are a public contract (issue 3): Segment's and PostHog's SDKs and external
 from django.urls import path, re_path
 
 from apps.ingest.protocols.segment import MESSAGE_TYPES
+from apps.ingest.signing_views import signing_keys_view
 from apps.ingest.views import ingest_view
 
 app_name = "ingest"
@@ -15,6 +16,8 @@ urlpatterns = [
     path("api/v1/ingest/hasura", ingest_view("hasura", "product"), name="hasura"),
     path("api/v1/ingest/flowfuse", ingest_view("flowfuse", "product"), name="flowfuse"),
     path("api/v1/ingest/wasp", ingest_view("wasp", "product"), name="wasp"),
+    # The public keys that verify the answers above (docs/signed-answers.md).
+    path("api/v1/signing-keys", signing_keys_view, name="signing-keys"),
     path("v1/batch", ingest_view("segment", "segment"), name="segment-batch"),
     *[path(f"v1/{message_type}", ingest_view("segment", "segment", default_type=message_type),
            name=f"segment-{message_type}") for message_type in MESSAGE_TYPES],

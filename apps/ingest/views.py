@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.exceptions import ApiError, error_body
-from apps.ingest import answer, group_commit, pipeline, protocols
+from apps.ingest import answer, group_commit, pipeline, protocols, signing
 from apps.ingest.auth import authenticate, key_from_body, key_from_request
 from apps.ingest.decoding import decode_json, read_body
 from apps.ingest.envelope import Parsed, ProtocolError, RecordError
@@ -31,13 +31,16 @@ RETRY_AFTER_SECONDS = 30
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Telemetry-Key",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Telemetry-Key, X-Telemetry-Nonce",
+    "Access-Control-Expose-Headers": signing.HEADER,  # so a browser (Hasura's Console) can verify answers
     "Access-Control-Max-Age": "86400",
 }
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
+    """`data` is serialized, unless it already is (bytes: a signed answer's exact body)."""
+    content = data if isinstance(data, bytes) else orjson.dumps(data)
+    response = HttpResponse(content, status=status, content_type="application/json")
     for name, value in {**_CORS, **(headers or {})}.items():
         response[name] = value
     return response
@@ -75,6 +78,7 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     now = timezone.now()
     key = key_from_request(request)
     product = authenticate(key) if key else None  # refuse a wrong key before reading the body
+    nonce = signing.request_nonce(request.META) if style in signing.SIGNED_STYLES else ""
     raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
     body = decode_json(raw, content_type=request.META.get("CONTENT_TYPE", ""))
     if product is None:
@@ -84,6 +88,8 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     except ProtocolError as exc:
         raise ApiError(code=exc.code, message=exc.message) from None
     _refuse_foreign_tokens(parsed, key or key_from_body(body))
+    # The signature names an instance by the id it sent, whatever the pipeline makes of ids.
+    sent_ids = {e.index: e.instance_id for e in parsed.envelopes} if style in signing.SIGNED_STYLES else {}
     prepared = pipeline.prepare(parsed, received_at=now, request_ip=request.META.get("REMOTE_ADDR", ""))
     if prepared.errors and not prepared.envelopes:
         raise _rejected(prepared.errors)
@@ -94,7 +100,12 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     if style == "posthog":
         return json_response({"status": 1, **errors})
     base = answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=prepared.errors)
-    return json_response(answer.native(product, stored, prepared.envelopes, now, base, always=style == "product"))
+    always = style == "product"
+    content = orjson.dumps(answer.native(product, stored, prepared.envelopes, now, base, always=always))
+    # Signed after the commit, off the database path (docs/signed-answers.md).
+    signature = signing.sign_answer(content, nonce=nonce, instance_id=signing.answered_instance_id(
+        prepared.envelopes, always=always, sent_ids=sent_ids))
+    return json_response(content, headers={signing.HEADER: signature} if signature else None)
 
 
 def _refuse_foreign_tokens(parsed: Parsed, key: str) -> None:

@@ -37,6 +37,11 @@ TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", defaul
 # The default is the bundled file with IPv4 and IPv6 networks (the package's own default has IPv4 only).
 TELEMETRY_COUNTRY_DATABASE = env.str("TELEMETRY_COUNTRY_DATABASE", default="geoip2fast-ipv6.dat.gz")
 TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="telemetry@localhost")
+# Signed answers (docs/signed-answers.md): the Ed25519 key that signs ingest answers, public keys
+# published beside it during a rotation, and where a local key is kept when none is configured.
+TELEMETRY_SIGNING_KEY = env.str("TELEMETRY_SIGNING_KEY", default="")
+TELEMETRY_SIGNING_PUBLIC_KEYS = env.list("TELEMETRY_SIGNING_PUBLIC_KEYS", default=[])
+TELEMETRY_SIGNING_KEY_FILE = env.str("TELEMETRY_SIGNING_KEY_FILE", default=str(VAR_DIR / "signing-key"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

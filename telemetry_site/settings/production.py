@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.ingest.signing_keys import keyring_from
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -19,3 +21,11 @@ DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+
+# Signed answers: a key generated on first use would differ between replicas and change with every
+# fresh container, and instances would refuse the answers. Checked here so a bad value stops startup.
+TELEMETRY_SIGNING_KEY = env.str("TELEMETRY_SIGNING_KEY", default="")
+if not TELEMETRY_SIGNING_KEY:
+    raise ImproperlyConfigured("TELEMETRY_SIGNING_KEY must be set: an Ed25519 private key, 32 bytes in base64 "
+                               "(`openssl rand -base64 32`, or `python manage.py signing_keys new`).")
+keyring_from(TELEMETRY_SIGNING_KEY, tuple(env.list("TELEMETRY_SIGNING_PUBLIC_KEYS", default=[])))  # malformed: raises

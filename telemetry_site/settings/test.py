@@ -12,6 +12,8 @@ TELEMETRY_HASH_KEY = "test-hash-key"
 DEBUG = False
 # Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
 TELEMETRY_PRODUCT_CACHE_SECONDS = 0
+# Signed answers: a key made for this run, outside the checkout.
+TELEMETRY_SIGNING_KEY_FILE = str(Path(tempfile.mkdtemp(prefix="telemetry-signing-")) / "signing-key")
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 # A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:

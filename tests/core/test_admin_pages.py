@@ -61,6 +61,7 @@ PAGES: dict[str, tuple[Page, int]] = {
     "status-changes": (lambda f: f"/admin/instances/statuschange/?q={f.instances[-1].instance_id}", 8),
     "collection-changes": (lambda f: "/admin/instances/collectionchange/", 8),
     "erased": (lambda f: "/admin/instances/erasedinstance/", 6),
+    "signing-keys": (lambda f: "/admin/signing-keys/", 4),
 }
 
 

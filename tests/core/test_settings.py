@@ -1,5 +1,6 @@
 """Production settings fail fast without real secrets; local defaults need no service at all."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _load_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean.setdefault("TELEMETRY_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode())  # signed answers
     clean.update(env, DJANGO_SETTINGS_MODULE="telemetry_site.settings.production")
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=60)
