@@ -147,6 +147,7 @@ def configure_environment() -> str:
     # Throwaway production secrets: the server is up for a minute, on loopback only.
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    os.environ.setdefault("TELEMETRY_SIGNING_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(REPO))
     return url
