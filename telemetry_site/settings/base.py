@@ -33,6 +33,9 @@ TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", def
 # apps/ingest/group_commit.py). Off by default here (runserver, tests); on in production settings.
 TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", default=False)
 TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="telemetry@localhost")
+# Alerts: links in notifications point here; a receiver that does not answer in time is one failed attempt.
+TELEMETRY_BASE_URL = env.str("TELEMETRY_BASE_URL", default="http://localhost:8000")
+TELEMETRY_ALERT_HTTP_TIMEOUT = env.float("TELEMETRY_ALERT_HTTP_TIMEOUT", default=10.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,6 +57,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.ingest",
     "apps.rollups",
+    "apps.alerts",
     "apps.staff_api",
     "apps.simulator",  # simulate_fleet: a demo fleet through the real ingest path (issue 6)
 ]
