@@ -26,7 +26,7 @@ def build_rollups(first: str | None = None, last: str | None = None) -> int:
 
     try:
         evaluate_fleet_alerts.delay()
-    except Exception:  # noqa: BLE001 - the every-minute evaluation judges the rules anyway
+    except Exception:  # the every-minute evaluation judges the rules anyway
         logger.warning("could not enqueue the fleet alert evaluation after the rollups")
     return built
 

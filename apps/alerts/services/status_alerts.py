@@ -59,7 +59,7 @@ def _evaluate_chunk(*, change_ids: list[int], now: datetime) -> tuple[int, int]:
 
 def _add_down_instances(*, rule: AlertRule, touched: object, now: datetime) -> int:
     down_ids = list(Instance.objects.filter(pk__in=touched, product_id=rule.product_id, status__in=DOWN)
-                    .filter(rule.instance_filter()).values_list("pk", flat=True))
+                    .filter(rule.instance_filter()).order_by("pk").values_list("pk", flat=True))
     if not down_ids:
         return 0
     alert, opened = _open_alert(rule=rule, now=now)
