@@ -53,7 +53,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
         if channel.failing:
             return format_html('<span class="badge critical" title="{}">failing ({} in a row)</span>',
                                channel.last_error, channel.consecutive_failures)
-        return format_html('<span class="badge active">ok</span>')
+        return format_html('<span class="badge active">{}</span>', "ok")
 
     @admin.display(description="last success (UTC)", ordering="last_success_at")
     def last_success(self, channel: AlertChannel) -> str:
