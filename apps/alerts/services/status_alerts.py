@@ -45,7 +45,7 @@ def alerts_evaluate_status_changes(*, now: datetime, chunk_size: int = CHUNK_SIZ
                 resolved += chunk_resolved
         changes += len(claimed)
         if len(claimed) < chunk_size:
-            return StatusEvaluation(changes=changes, fired=fired, resolved=resolved)
+            return StatusEvaluation(changes=changes, fired=fired, resolved=resolved + _resolve_emptied(now=now))
 
 
 def _evaluate_chunk(*, change_ids: list[int], now: datetime) -> tuple[int, int]:
@@ -98,6 +98,25 @@ def _describe(alert: Alert) -> None:
     alert.save(update_fields=["summary", "details"])
 
 
+def _resolve_emptied(*, now: datetime) -> int:
+    """Resolve instance alerts left with nobody down without a comeback: their instances were erased."""
+    still_down = AlertInstance.objects.filter(alert=OuterRef("pk"), resolved_at__isnull=True)
+    emptied = list(Alert.objects.filter(state=Alert.State.FIRING, rule__kind=AlertRule.Kind.INSTANCE_STATUS)
+                   .exclude(Exists(still_down)).values_list("pk", flat=True)[:100])
+    return sum(_resolve(alert_id=alert_id, now=now, summary="no instance left (erased)") for alert_id in emptied)
+
+
+def _resolve(*, alert_id: int, now: datetime, summary: str) -> int:
+    if not Alert.objects.filter(pk=alert_id, state=Alert.State.FIRING).update(state=Alert.State.RESOLVED,
+                                                                             resolved_at=now):
+        return 0
+    alert = Alert.objects.select_related("rule", "product").get(pk=alert_id)
+    alert.summary = f"{alert.rule.name}: {summary}"
+    alert.save(update_fields=["summary"])
+    alert_notify_resolved(alert=alert, now=now)
+    return 1
+
+
 def _resolve_comebacks(*, touched: object, now: datetime) -> int:
     back = AlertInstance.objects.filter(resolved_at__isnull=True, alert__state=Alert.State.FIRING,
                                         instance_id__in=touched, instance__status__in=UP)
@@ -108,13 +127,5 @@ def _resolve_comebacks(*, touched: object, now: datetime) -> int:
     still_down = AlertInstance.objects.filter(alert=OuterRef("pk"), resolved_at__isnull=True)
     cleared = list(Alert.objects.filter(pk__in=alert_ids, state=Alert.State.FIRING)
                    .exclude(Exists(still_down)).values_list("pk", flat=True))
-    resolved = 0
-    for alert_id in cleared:  # alerts, not instances: at most one per rule
-        if Alert.objects.filter(pk=alert_id, state=Alert.State.FIRING).update(
-                state=Alert.State.RESOLVED, resolved_at=now):
-            alert = Alert.objects.select_related("rule", "product").get(pk=alert_id)
-            alert.summary = f"{alert.rule.name}: every instance is back"
-            alert.save(update_fields=["summary"])
-            alert_notify_resolved(alert=alert, now=now)
-            resolved += 1
-    return resolved
+    # Alerts, not instances: at most one per rule.
+    return sum(_resolve(alert_id=alert_id, now=now, summary="every instance is back") for alert_id in cleared)
