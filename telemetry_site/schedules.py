@@ -23,6 +23,13 @@ SCHEDULES: dict[str, Schedule] = {
         "crontab": {"minute": "*/5"},
         "expires_seconds": 4 * 60,
     },
+    # Status changes into alerts (each claimed once), fleet rules, and re-sending deliveries whose task
+    # was lost. Every minute so an instance coming back resolves its alert soon; a run is a few queries.
+    "evaluate-alerts": {
+        "task": "apps.alerts.tasks.evaluate_alerts",
+        "crontab": {"minute": "*"},
+        "expires_seconds": 50,
+    },
     # Today's and yesterday's rollups, recomputed (replaced) every hour: late pings land in both.
     "build-rollups": {
         "task": "apps.rollups.tasks.build_rollups",

@@ -82,7 +82,10 @@ def correct_time(envelope: Envelope, received_at: datetime) -> None:
     envelope.received_at = received_at
     client_time, sent_at = envelope.client_time, envelope.sent_at
     if client_time is None and envelope.offset_ms is not None:
-        client_time, sent_at = received_at - timedelta(milliseconds=envelope.offset_ms), None
+        try:
+            client_time, sent_at = received_at - timedelta(milliseconds=envelope.offset_ms), None
+        except OverflowError:  # an offset beyond datetime's range says the clock is garbage
+            client_time, sent_at = None, None
     envelope.timestamp = corrected_timestamp(client_time=client_time, sent_at=sent_at, received_at=received_at)
 
 

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -26,7 +26,7 @@ from .models import (
     Instance,
     StatusChange,
 )
-from .services import instance_erase, instances_set_collection
+from .services import instance_erase, instance_set_labels, instances_set_collection
 
 
 class CollectionForm(forms.Form):
@@ -37,6 +37,10 @@ class CollectionForm(forms.Form):
 class EraseForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=True,
                              help_text="Kept in the erasure record (for example the ticket of the request).")
+
+
+class LabelsForm(forms.Form):
+    labels = forms.CharField(required=False, max_length=2000, help_text="Comma-separated, e.g. paying, customer-acme.")
 
 
 @admin.register(Instance)
@@ -141,6 +145,8 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
         return [
             path("<path:object_id>/collection/", self.admin_site.admin_view(self.collection_view),
                  name="instances_instance_collection"),
+            path("<path:object_id>/labels/", self.admin_site.admin_view(self.labels_view),
+                 name="instances_instance_labels"),
             *super().get_urls(),
         ]
 
@@ -168,6 +174,7 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
             "collection_history": page_selectors.instance_collection_history(instance=instance),
             "installations": page_selectors.instance_installations(instance=instance),
             "collection_form": CollectionForm(initial={"level": instance.collection}),
+            "labels": page_selectors.instance_labels(instance=instance),
             "can_change": self.has_change_permission(request, instance),
             "can_delete": self.has_delete_permission(request, instance),
             "outdated": instance.product.is_outdated(instance.version),
@@ -198,6 +205,27 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
             self.message_user(request, f"Collection level set to {form.cleaned_data['level']}.", messages.SUCCESS)
         else:
             self.message_user(request, f"The level already was {form.cleaned_data['level']}.", messages.INFO)
+        return HttpResponseRedirect(self._page_url(instance.pk))
+
+    def labels_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return require_POST(self._change_labels)(request, object_id)
+
+    def _change_labels(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        instance = Instance.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if instance is None:
+            raise Http404("No such instance")
+        if not self.has_change_permission(request, instance):
+            raise PermissionDenied
+        form = LabelsForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise ValidationError("At most 2000 characters of labels.")
+            labels = instance_set_labels(instance=instance, labels=form.cleaned_data["labels"].split(",")
+                                         if form.cleaned_data["labels"].strip() else [])
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, f"Labels: {', '.join(labels) or 'none'}.", messages.SUCCESS)
         return HttpResponseRedirect(self._page_url(instance.pk))
 
     @admin.action(description="Set the collection level of the selected instances…")

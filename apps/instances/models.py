@@ -88,6 +88,26 @@ class Instance(TimestampedModel):
         return self.status if self.status in (InstanceStatus.NEW, InstanceStatus.ACTIVE) else InstanceStatus.ACTIVE
 
 
+LABEL_MAX_LENGTH = 64
+LABELS_PER_INSTANCE = 20
+
+
+class InstanceLabel(models.Model):
+    """A short tag staff put on an instance ("customer-acme", "paying") to watch it or filter by it."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="label_rows")
+    label = models.CharField(max_length=LABEL_MAX_LENGTH)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [models.UniqueConstraint(fields=["instance", "label"], name="instance_label_once")]
+        # `?label=` and alert selectors go from a label to its instances.
+        indexes = [models.Index(fields=["label", "instance"], name="instance_label_lookup")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Installation(TimestampedModel):
     """One run of an install script, through the funnel started → succeeded / failed / support."""
 
@@ -132,6 +152,8 @@ class StatusChange(models.Model):
     old = models.CharField(max_length=8, choices=InstanceStatus.choices)
     new = models.CharField(max_length=8, choices=InstanceStatus.choices)
     at = models.DateTimeField()
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When alert evaluation claimed this change; empty until then.")
 
     class Meta:
         ordering = ["-at"]
@@ -139,7 +161,12 @@ class StatusChange(models.Model):
             # Two checkers racing over the same instance can record a transition only once.
             models.UniqueConstraint(fields=["instance", "new", "at"], name="status_change_once"),
         ]
-        indexes = [models.Index(fields=["at"], name="status_change_at")]
+        indexes = [
+            models.Index(fields=["at"], name="status_change_at"),
+            # The alert queue: only the changes nobody has claimed yet, so it stays small as history grows.
+            models.Index(fields=["id"], condition=models.Q(notified_at__isnull=True),
+                         name="status_change_unnotified"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.old} → {self.new} at {self.at:%Y-%m-%d %H:%M}"

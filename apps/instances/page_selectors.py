@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, NullIf
 from apps.core.admin_utils import uncounted_page
 from apps.events.models import Event, EventKind
 
-from .models import CollectionChange, Installation, Instance, StatusChange
+from .models import CollectionChange, Installation, Instance, InstanceLabel, StatusChange
 
 HISTORY_LIMIT = 20
 VERSIONS_LIMIT = 20
@@ -122,3 +122,7 @@ def _series_item(item: Any) -> str:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(item.items()) if k != "value")
         return f"{item['value']} ({labels})" if labels else str(item["value"])
     return str(item)
+
+
+def instance_labels(*, instance: Instance) -> list[str]:
+    return list(InstanceLabel.objects.filter(instance=instance).order_by("label").values_list("label", flat=True))

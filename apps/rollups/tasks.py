@@ -21,6 +21,13 @@ def build_rollups(first: str | None = None, last: str | None = None) -> int:
     first_day = date.fromisoformat(first) if first else last_day - timedelta(days=1)
     built = rollups_build(days=days_between(first_day, last_day), now=now)
     logger.info("rollups: %s product-day(s) built from %s to %s", built, first_day, last_day)
+    # Fleet alert rules read these rollups: judge them as soon as the figures are new.
+    from apps.alerts.tasks import evaluate_fleet_alerts
+
+    try:
+        evaluate_fleet_alerts.delay()
+    except Exception:  # the every-minute evaluation judges the rules anyway
+        logger.warning("could not enqueue the fleet alert evaluation after the rollups")
     return built
 
 

@@ -11,8 +11,9 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet, Subquery
 
+from apps.alerts.models import Alert, AlertRule
 from apps.events.models import Event, EventKind
-from apps.instances.models import CollectionLevel, Installation, Instance, InstanceStatus
+from apps.instances.models import CollectionLevel, Installation, Instance, InstanceLabel, InstanceStatus
 from apps.licenses.models import License
 from apps.products.models import Product
 from apps.rollups.models import DailyRollup, Report
@@ -69,6 +70,7 @@ class InstanceFilter(django_filters.FilterSet):
     collection = django_filters.ChoiceFilter(choices=CollectionLevel.choices)
     country = CountryFilter(label="ISO 3166-1 alpha-2 code of the instance's last known country, e.g. DE.")
     search = django_filters.CharFilter(method="filter_search", label="Instance id (exact or prefix) or exact version.")
+    label = django_filters.CharFilter(method="filter_label", label="Instances carrying this label.")
     last_seen_before = UtcIsoDateTimeFilter(field_name="last_seen", lookup_expr="lt",
                                             label="Last heartbeat strictly before this time (ISO 8601, UTC).")
     last_seen_after = UtcIsoDateTimeFilter(field_name="last_seen", lookup_expr="gte",
@@ -81,6 +83,9 @@ class InstanceFilter(django_filters.FilterSet):
     def filter_search(self, queryset: QuerySet[Instance], name: str, value: str) -> QuerySet[Instance]:
         # A prefix LIKE uses the varchar_pattern_ops index on PostgreSQL; version has its own index.
         return queryset.filter(Q(instance_id__startswith=value) | Q(version=value))
+
+    def filter_label(self, queryset: QuerySet[Instance], name: str, value: str) -> QuerySet[Instance]:
+        return queryset.filter(pk__in=InstanceLabel.objects.filter(label=value).values("instance_id"))
 
 
 class EventFilter(django_filters.FilterSet):
@@ -132,4 +137,24 @@ class ReportFilter(django_filters.FilterSet):
 
     class Meta:
         model = Report
+        fields: list[str] = []
+
+
+class AlertRuleFilter(django_filters.FilterSet):
+    product = product_filter()
+    kind = django_filters.ChoiceFilter(choices=AlertRule.Kind.choices)
+    enabled = django_filters.BooleanFilter()
+
+    class Meta:
+        model = AlertRule
+        fields: list[str] = []
+
+
+class AlertFilter(django_filters.FilterSet):
+    product = product_filter()
+    rule = django_filters.NumberFilter(field_name="rule_id", min_value=1, max_value=2**63 - 1, label="Rule id.")
+    state = django_filters.ChoiceFilter(choices=Alert.State.choices)
+
+    class Meta:
+        model = Alert
         fields: list[str] = []

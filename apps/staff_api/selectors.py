@@ -20,7 +20,8 @@ def products_for_api() -> QuerySet[Product]:
 
 def instances_for_api() -> QuerySet[Instance]:
     # `id` breaks ties so pages never repeat or skip instances sharing a last_seen.
-    return Instance.objects.select_related("product", "license").order_by("-last_seen", "-id")
+    return (Instance.objects.select_related("product", "license").prefetch_related("label_rows")
+            .order_by("-last_seen", "-id"))
 
 
 def events_for_api() -> QuerySet[Event]:

@@ -16,6 +16,9 @@ router.register("installations", views.InstallationViewSet, basename="installati
 router.register("licenses", views.LicenseViewSet, basename="license")
 router.register("rollups/daily", views.DailyRollupViewSet, basename="rollup-daily")
 router.register("reports", views.ReportViewSet, basename="report")
+router.register("alert-channels", views.AlertChannelViewSet, basename="alert-channel")
+router.register("alert-rules", views.AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", views.AlertViewSet, basename="alert")
 
 app_name = "staff_api"
 urlpatterns = [

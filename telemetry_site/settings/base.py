@@ -42,6 +42,9 @@ TELEMETRY_REPORT_FROM_EMAIL = env.str("TELEMETRY_REPORT_FROM_EMAIL", default="te
 TELEMETRY_SIGNING_KEY = env.str("TELEMETRY_SIGNING_KEY", default="")
 TELEMETRY_SIGNING_PUBLIC_KEYS = env.list("TELEMETRY_SIGNING_PUBLIC_KEYS", default=[])
 TELEMETRY_SIGNING_KEY_FILE = env.str("TELEMETRY_SIGNING_KEY_FILE", default=str(VAR_DIR / "signing-key"))
+# Alerts: links in notifications point here; a receiver that does not answer in time is one failed attempt.
+TELEMETRY_BASE_URL = env.str("TELEMETRY_BASE_URL", default="http://localhost:8000")
+TELEMETRY_ALERT_HTTP_TIMEOUT = env.float("TELEMETRY_ALERT_HTTP_TIMEOUT", default=10.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.ingest",
     "apps.rollups",
+    "apps.alerts",
     "apps.staff_api",
     "apps.simulator",  # simulate_fleet: a demo fleet through the real ingest path (issue 6)
 ]

@@ -80,3 +80,15 @@ def test_free_form_properties_never_reject_an_ordinary_event() -> None:
     for protocol in ("segment", "posthog"):
         parsed = parse(protocol, body, rules=RULES)
         assert parsed.errors == [] and parsed.envelopes[0].version == ""
+
+
+@pytest.mark.parametrize("offset", [6.6e15, -5.3e15, 1e300])
+def test_an_offset_beyond_datetimes_range_falls_back_to_the_receive_time(offset: float) -> None:
+    from datetime import UTC, datetime
+
+    from apps.ingest.pipeline import correct_time
+
+    envelope = parse("posthog", {"event": "e", "distinct_id": "d", "offset": offset}, rules=RULES).envelopes[0]
+    now = datetime(2024, 1, 9, tzinfo=UTC)
+    correct_time(envelope, now)
+    assert envelope.timestamp == now

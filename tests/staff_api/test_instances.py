@@ -28,7 +28,7 @@ def test_instance_object_carries_the_contract_fields(api: APIClient, licensed_in
         "last_seen": "2024-01-09T12:00:00Z", "version": "v1.9.15", "edition": "ee", "os": "linux",
         "arch": "x86_64", "context": "", "country": "DE", "collection": "full",
         "license": {"id": "lic-9f2", "type": "enterprise", "pk": licensed_instance.license_id},
-        "metrics": {"heartbeat": {"users": 12}}, "heartbeat_count": 0, "dropped_count": 0,
+        "metrics": {"heartbeat": {"users": 12}}, "heartbeat_count": 0, "dropped_count": 0, "labels": [],
     }
     listed = api.get("/api/v1/instances/").json()
     assert listed["count"] == 1 and listed["results"][0] == body
@@ -105,7 +105,8 @@ def test_list_runs_a_fixed_number_of_queries(api: APIClient, product: Product, m
     few = count_queries(lambda: api.get("/api/v1/instances/", {"product": "appsmith"}))
     for n in range(30):
         make_instance(f"more-{n}", license=licence if n % 2 else None)
-    assert count_queries(lambda: api.get("/api/v1/instances/", {"product": "appsmith"})) == few <= 3
+    # Token, count, page, and the page's labels.
+    assert count_queries(lambda: api.get("/api/v1/instances/", {"product": "appsmith"})) == few <= 4
 
 
 @pytest.mark.django_db
@@ -125,7 +126,9 @@ def test_patch_collection_writes_the_audit_row(api: APIClient, licensed_instance
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [{}, {"collection": "most"}, {"collection": None}, {"reason": "no level"},
+@pytest.mark.parametrize("body", [{}, {"collection": "most"}, {"labels": "paying"}, {"labels": ["a,b"]},
+                                  {"labels": [""]}, {"labels": ["x" * 65]}, {"labels": [str(n) for n in range(21)]},
+                                  {"labels": [None]}, {"collection": None}, {"reason": "no level"},
                                   {"collection": "off", "reason": "x" * 2001}])
 def test_patch_rejects_bad_input(api: APIClient, licensed_instance: Instance, body: dict) -> None:
     response = api.patch(f"/api/v1/instances/{licensed_instance.pk}/", body, format="json")

@@ -26,15 +26,27 @@ STAFF_PATHS = {
     "/api/v1/rollups/daily/": {"get"},
     "/api/v1/reports/": {"get"},
     "/api/v1/reports/{id}/": {"get"},
+    "/api/v1/alert-channels/": {"get", "post"},
+    "/api/v1/alert-channels/{id}/": {"get", "patch", "delete"},
+    "/api/v1/alert-channels/{id}/test/": {"post"},
+    "/api/v1/alert-rules/": {"get", "post"},
+    "/api/v1/alert-rules/{id}/": {"get", "patch", "delete"},
+    "/api/v1/alerts/": {"get"},
+    "/api/v1/alerts/{id}/": {"get"},
+    "/api/v1/alerts/{id}/acknowledge/": {"post"},
+    "/api/v1/alerts/{id}/mute/": {"post"},
+    "/api/v1/alerts/{id}/unmute/": {"post"},
 }
 FILTERS = {
-    "/api/v1/instances/": {"product", "status", "version", "edition", "collection", "country", "search",
+    "/api/v1/instances/": {"product", "status", "version", "edition", "collection", "country", "search", "label",
                            "last_seen_before", "last_seen_after", "page", "page_size"},
     "/api/v1/events/": {"product", "instance_id", "name", "since", "until", "kind", "cursor", "page_size"},
     "/api/v1/installations/": {"product", "status", "page", "page_size"},
     "/api/v1/licenses/": {"product", "type", "page", "page_size"},
     "/api/v1/rollups/daily/": {"product", "date_from", "date_to", "page", "page_size"},
     "/api/v1/reports/": {"product", "kind", "page", "page_size"},
+    "/api/v1/alert-rules/": {"product", "kind", "enabled", "page", "page_size"},
+    "/api/v1/alerts/": {"product", "rule", "state", "page", "page_size"},
 }
 
 

@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from apps.alerts.models import Alert, AlertChannel, AlertRule
 from apps.events.models import Event
 from apps.instances.models import Installation, Instance
 from apps.licenses.models import License
@@ -49,7 +50,13 @@ def existing(product: Product) -> dict[str, int]:
     instance = Instance.objects.create(product=product, instance_id="inst-1", first_seen=now, last_seen=now,
                                        license=licence, metrics={"heartbeat": {"users": 3}})
     DailyRollup.objects.create(product=product, day=now.date(), computed_at=now)
+    # E-mail (the test backend keeps it in memory), so `test/` never sends traffic anywhere.
+    channel = AlertChannel.objects.create(name="ops", kind="email", target="ops@example.com")
+    rule = AlertRule.objects.create(product=product, name="all", kind="instance_status", params={"selector": {}})
+    rule.channels.set([channel])
     return {
+        "alert-channels": channel.pk, "alert-rules": rule.pk,
+        "alerts": Alert.objects.create(rule=rule, product=product, summary="s", fired_at=now).pk,
         "instances": instance.pk, "licenses": licence.pk,
         "events": Event.objects.create(product=product, instance=instance, name="e", message_id="m-1", timestamp=now,
                                        received_at=now).pk,
@@ -74,7 +81,8 @@ def aim_at_existing_rows(case: schemathesis.Case, existing: dict[str, int]) -> N
                 case.path_parameters[name] = existing[resource]
 
 
-STAFF_RESOURCES = {"products", "instances", "events", "installations", "licenses", "rollups", "reports"}
+STAFF_RESOURCES = {"products", "instances", "events", "installations", "licenses", "rollups", "reports",
+                   "alert-channels", "alert-rules", "alerts"}
 
 
 def is_staff_operation(case: schemathesis.Case) -> bool:

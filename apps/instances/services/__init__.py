@@ -12,7 +12,9 @@ from .heartbeats import (
     instances_lookup,
 )
 from .installations import InstallStepSeen, installations_link, installations_record
+from .labels import instance_set_labels, labels_normalize
 from .staleness import HeartbeatCheck, instances_check_heartbeats
+from .status_changes import status_changes_claim
 
 __all__ = [
     "HeartbeatCheck",
@@ -23,10 +25,13 @@ __all__ = [
     "installations_link",
     "installations_record",
     "instance_erase",
+    "instance_set_labels",
     "instances_add_dropped",
     "instances_apply_heartbeats",
     "instances_check_heartbeats",
     "instances_lock_or_create",
     "instances_lookup",
     "instances_set_collection",
+    "labels_normalize",
+    "status_changes_claim",
 ]

@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -7,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.instances.models import Instance
-from apps.instances.services import instance_erase, instances_set_collection
+from apps.instances.services import instance_erase, instance_set_labels, instances_set_collection
 from apps.staff_api.filters import InstanceFilter
 from apps.staff_api.selectors import instances_for_api
 from apps.staff_api.serializers import InstanceSerializer, InstanceUpdateSerializer
@@ -19,8 +20,9 @@ from .base import StaffViewMixin
     list=extend_schema(summary="List instances", description="Newest heartbeat first."),
     retrieve=extend_schema(summary="Show an instance"),
     partial_update=extend_schema(
-        summary="Set an instance's collection level",
-        description="Writes an audit row (who, when, old, new, reason) when the level changes.",
+        summary="Set an instance's collection level or labels",
+        description="`collection` writes an audit row (who, when, old, new, reason) when the level changes; "
+                    "`labels` replaces the instance's labels.",
         request=InstanceUpdateSerializer, responses={200: InstanceSerializer}),
     destroy=extend_schema(
         summary="Erase an instance",
@@ -43,8 +45,13 @@ class InstanceViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         instance = self.get_object()
         change = InstanceUpdateSerializer(data=request.data)
         change.is_valid(raise_exception=True)
-        instances_set_collection(instance_ids=[instance.pk], level=change.validated_data["collection"],
-                                 reason=change.validated_data["reason"], user=request.user, now=timezone.now())
+        with transaction.atomic():
+            if "collection" in change.validated_data:
+                instances_set_collection(instance_ids=[instance.pk], level=change.validated_data["collection"],
+                                         reason=change.validated_data["reason"], user=request.user,
+                                         now=timezone.now())
+            if "labels" in change.validated_data:
+                instance_set_labels(instance=instance, labels=change.validated_data["labels"])
         return Response(InstanceSerializer(self.get_object()).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
