@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter
 
 from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     """The biggest table: no counts, no facets, no date hierarchy; filters are indexed ranges."""
 
     list_display = ("name", "kind", "product", "instance_link", "time", "received")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter, short_id_html, utc_minutes
 from apps.rollups.admin import breakdown_values_filter
 
@@ -33,7 +34,7 @@ class CollectionForm(forms.Form):
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
                     "license_type", "last_heartbeat")
     list_display_links = ("short_id",)
@@ -167,7 +168,7 @@ class InstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Installation)
-class InstallationAdmin(admin.ModelAdmin):
+class InstallationAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link", "error")
     list_display_links = ("short_install_id",)
     list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
@@ -214,7 +215,8 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAuditAdmin):
+class StatusChangeAdmin(ProductScopedAdminMixin, ReadOnlyAuditAdmin):
+    product_field = "instance__product"
     list_display = ("instance", "old", "new", "at")
     list_filter = ("new", "old")
     search_fields = ("instance__instance_id__startswith",)
@@ -226,7 +228,8 @@ class StatusChangeAdmin(ReadOnlyAuditAdmin):
 
 
 @admin.register(CollectionChange)
-class CollectionChangeAdmin(ReadOnlyAuditAdmin):
+class CollectionChangeAdmin(ProductScopedAdminMixin, ReadOnlyAuditAdmin):
+    product_field = "instance__product"
     list_display = ("instance", "old", "new", "changed_by", "at", "reason")
     list_filter = ("new",)
     search_fields = ("instance__instance_id__startswith", "reason")
@@ -235,7 +238,7 @@ class CollectionChangeAdmin(ReadOnlyAuditAdmin):
 
 
 @admin.register(ErasedInstance)
-class ErasedInstanceAdmin(ReadOnlyAuditAdmin):
+class ErasedInstanceAdmin(ProductScopedAdminMixin, ReadOnlyAuditAdmin):
     list_display = ("instance_hash", "product", "erased_at", "erased_by", "events_deleted")
     list_filter = ("product",)
     search_fields = ("instance_hash__exact",)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.instances.models import Instance
 
 from .models import License
@@ -10,7 +11,7 @@ INSTANCES_SHOWN = 20
 
 
 @admin.register(License)
-class LicenseAdmin(admin.ModelAdmin):
+class LicenseAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("license_id", "type", "product", "first_seen", "last_seen")
     list_filter = ("product", "type")
     search_fields = ("license_id__exact",)

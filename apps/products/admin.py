@@ -8,6 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.accounts.access import is_product_limited
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
+
 from .audience import notice_audience, notice_is_live, release_audience
 from .models import Notice, Product, Release
 from .services import product_rotate_ingest_key
@@ -21,7 +24,8 @@ class ReleaseInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
+    product_field = "pk"
     list_display = ("slug", "name", "dashboard", "latest_version", "heartbeat_interval", "stale_after", "dead_after",
                     "retention_days", "updated_at")
     search_fields = ("slug", "name")
@@ -38,6 +42,10 @@ class ProductAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Staff limited to some products could never see a product they created.
+        return super().has_add_permission(request) and not is_product_limited(request.user)
+
     @admin.display(description="Fleet")
     def dashboard(self, product: Product) -> str:
         return format_html('<a href="{}">dashboard</a>', reverse("fleet-dashboard", args=[product.slug]))
@@ -51,7 +59,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("version", "product", "released_at", "is_latest", "notes_url")
     list_filter = ("product", "released_at")
     search_fields = ("=version",)
@@ -73,7 +81,7 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "product", "level", "min_version", "max_version", "active", "starts_at", "ends_at",
                     "created_at")
     list_filter = ("product", "level", "active")

@@ -3,13 +3,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from apps.accounts.access import scope_to_products
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_utils import NoCountPaginator
 
 from .models import DailyBreakdown, DailyRollup, Report
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(admin.ModelAdmin):
+class DailyRollupAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("day", "product", "active_instances", "new_instances", "stale_instances", "dead_instances",
                     "resurrected_instances", "heartbeats", "events", "installs_started", "installs_succeeded")
     list_filter = ("product",)
@@ -23,7 +25,7 @@ class DailyRollupAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyBreakdown)
-class DailyBreakdownAdmin(admin.ModelAdmin):
+class DailyBreakdownAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("day", "product", "dimension", "key", "count", "instances")
     list_filter = ("product", "dimension")
     search_fields = ("key",)
@@ -38,7 +40,7 @@ class DailyBreakdownAdmin(admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("product", "kind", "period_start", "period_end", "created_at", "sent_at", "sent_to")
     list_filter = ("product", "kind", "period_end")
     search_fields = ("product__slug", "body")
@@ -69,7 +71,8 @@ def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
             since = timezone.now().date() - timedelta(days=7)
-            values = DailyBreakdown.objects.filter(dimension=dimension, day__gte=since)
+            values = scope_to_products(DailyBreakdown.objects.filter(dimension=dimension, day__gte=since),
+                                       request.user)
             product = request.GET.get("product__id__exact")
             if product and product.isdigit():
                 values = values.filter(product_id=int(product))

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from apps.accounts.access import scope_to_products
 from apps.products.models import Product
 
 from .dashboard import PRESETS, date_range_from_params, fleet_dashboard
@@ -15,7 +16,7 @@ from .dashboard import PRESETS, date_range_from_params, fleet_dashboard
 def fleet_dashboard_view(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     if not request.user.has_perm("rollups.view_dailyrollup"):
         raise PermissionDenied
-    products = list(Product.objects.order_by("name").only("slug", "name"))
+    products = list(scope_to_products(Product.objects.order_by("name"), request.user, "pk").only("slug", "name"))
     if slug is None:
         if products:
             return redirect("fleet-dashboard", slug=products[0].slug)

@@ -12,6 +12,8 @@ TELEMETRY_HASH_KEY = "test-hash-key"
 DEBUG = False
 # Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
 TELEMETRY_PRODUCT_CACHE_SECONDS = 0
+# Staff API: tests send many wrong tokens from one address; tests/security sets a low rate to test it.
+TELEMETRY_TOKEN_FAILURE_RATE = "100000/min"
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 # A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:
