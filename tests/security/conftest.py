@@ -15,8 +15,9 @@ PASSWORD = "right-pass-123"
 
 
 def random_address() -> str:
-    """A client address of the documentation range no other test uses, so counts never mix."""
-    return f"198.51.100.{secrets.randbelow(250) + 1}"
+    """A client address (IPv6 documentation range) no other test or run uses, so counts kept in a shared
+    cache (Redis) never mix."""
+    return f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::{secrets.token_hex(2)}"
 
 
 def login(client: Client, username: str, password: str, code: str = "", **extra: Any) -> Any:
