@@ -16,6 +16,6 @@ def test_make_audit_runs_pip_audit_on_the_installed_dependencies() -> None:
 
 
 def test_pip_audit_is_installed_with_the_dev_tools() -> None:
-    version = subprocess.run([str(Path(sys.executable).parent / "pip-audit"), "--version"], capture_output=True, text=True,
-                             timeout=60)
+    pip_audit = Path(sys.executable).parent / "pip-audit"
+    version = subprocess.run([str(pip_audit), "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.startswith("pip-audit ")
