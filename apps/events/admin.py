@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_export import CsvExportMixin
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter
 
@@ -7,7 +8,7 @@ from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(CsvExportMixin, admin.ModelAdmin):
+class EventAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     """The biggest table: no counts, no facets, no date hierarchy; filters are indexed ranges."""
 
     list_display = ("name", "kind", "product", "instance_link", "time", "received")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_export import CsvExportMixin
 from apps.core.admin_filters import LicenseTypeFilter, VersionPrefixFilter, starts_with_filter, version_prefix_q
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter, short_id_html, utc_minutes
@@ -44,7 +45,7 @@ class LabelsForm(forms.Form):
 
 
 @admin.register(Instance)
-class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
+class InstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     # Key columns first and narrow ones only, so "last heartbeat" is on screen at 1440 px.
     list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "license_type",
                     "collection_badge", "last_heartbeat")
@@ -250,7 +251,7 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Installation)
-class InstallationAdmin(CsvExportMixin, admin.ModelAdmin):
+class InstallationAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("short_install_id", "product", "status", "os", "started", "short_error", "instance_link")
     list_display_links = ("short_install_id",)
     list_filter = ("product", "status", recent_filter("started_at", "started"), "os",
@@ -302,7 +303,8 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
+class StatusChangeAdmin(ProductScopedAdminMixin, CsvExportMixin, ReadOnlyAuditAdmin):
+    product_field = "instance__product"
     csv_fields = ("instance__instance_id", "old", "new", "at")
     list_display = ("instance", "old", "new", "at")
     list_filter = ("new", "old")
@@ -315,7 +317,8 @@ class StatusChangeAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
 
 
 @admin.register(CollectionChange)
-class CollectionChangeAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
+class CollectionChangeAdmin(ProductScopedAdminMixin, CsvExportMixin, ReadOnlyAuditAdmin):
+    product_field = "instance__product"
     csv_fields = ("instance__instance_id", "old", "new", "changed_by__username", "at", "reason")
     list_display = ("instance", "old", "new", "changed_by", "at", "reason")
     list_filter = ("new",)
@@ -325,7 +328,7 @@ class CollectionChangeAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
 
 
 @admin.register(ErasedInstance)
-class ErasedInstanceAdmin(CsvExportMixin, ReadOnlyAuditAdmin):
+class ErasedInstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, ReadOnlyAuditAdmin):
     csv_fields = ("instance_hash", "product__slug", "erased_at", "erased_by__username", "reason", "events_deleted")
     list_display = ("instance_hash", "product", "erased_at", "erased_by", "events_deleted")
     list_filter = ("product",)

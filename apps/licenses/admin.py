@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_export import CsvExportMixin
 from apps.instances.models import Instance
 
@@ -11,7 +12,7 @@ INSTANCES_SHOWN = 20
 
 
 @admin.register(License)
-class LicenseAdmin(CsvExportMixin, admin.ModelAdmin):
+class LicenseAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     csv_fields = ("license_id", "type", "product__slug", "first_seen", "last_seen")
     list_display = ("license_id", "type", "product", "first_seen", "last_seen")
     list_filter = ("product", "type")

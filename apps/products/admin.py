@@ -9,6 +9,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.accounts.access import is_product_limited
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_durations import DurationSecondsField, humanize_seconds
 from apps.core.admin_export import CsvExportMixin
 
@@ -48,7 +50,8 @@ class ProductForm(forms.ModelForm):
 
 
 @admin.register(Product)
-class ProductAdmin(CsvExportMixin, admin.ModelAdmin):
+class ProductAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
+    product_field = "pk"
     form = ProductForm
     list_display = ("slug", "name", "dashboard", "latest_version", "heartbeat_every", "stale_after_shown",
                     "dead_after_shown", "retention_days", "updated_at")
@@ -100,6 +103,10 @@ class ProductAdmin(CsvExportMixin, admin.ModelAdmin):
             f"{n} {name}" for name, n in counts.items() if n]
         return summary, {"products": len(products), **counts}, perms_needed, []
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Staff limited to some products could never see a product they created.
+        return super().has_add_permission(request) and not is_product_limited(request.user)
+
     @admin.display(description="Fleet")
     def dashboard(self, product: Product) -> str:
         link = format_html('<a href="{}">dashboard</a>', reverse("fleet-dashboard", args=[product.slug]))
@@ -116,7 +123,7 @@ class ProductAdmin(CsvExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(CsvExportMixin, admin.ModelAdmin):
+class ReleaseAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     csv_fields = ("version", "product__slug", "released_at", "notes_url")
     list_display = ("version", "product", "released_at", "is_latest", "notes_url")
     list_filter = ("product", "released_at")
@@ -145,7 +152,7 @@ class ReachQuery(forms.Form):
 
 
 @admin.register(Notice)
-class NoticeAdmin(CsvExportMixin, admin.ModelAdmin):
+class NoticeAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     """A notice is a draft until staff press "Publish": `active` is never a checkbox, so a first save
     cannot send it to the fleet, and the reach preview updates while the range is being typed."""
 

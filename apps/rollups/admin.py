@@ -4,6 +4,8 @@ from django.http import HttpRequest
 from django.urls import reverse_lazy
 from django.utils.html import format_html
 
+from apps.accounts.access import scope_to_products
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_export import CsvExportMixin
 from apps.core.admin_utils import NoCountPaginator
 
@@ -11,7 +13,7 @@ from .models import DailyBreakdown, DailyRollup, Report
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(CsvExportMixin, admin.ModelAdmin):
+class DailyRollupAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     csv_fields = ("day", "product__slug", *(f.name for f in DailyRollup._meta.fields
                                               if f.name not in ("id", "product", "day")))
     list_display = ("day", "product", "active_instances", "new_instances", "stale_instances", "dead_instances",
@@ -28,7 +30,7 @@ class DailyRollupAdmin(CsvExportMixin, admin.ModelAdmin):
 
 
 @admin.register(DailyBreakdown)
-class DailyBreakdownAdmin(CsvExportMixin, admin.ModelAdmin):
+class DailyBreakdownAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     csv_fields = ("day", "product__slug", "dimension", "key", "count", "instances")
     list_display = ("day", "product", "dimension", "key", "count", "instances")
     list_filter = ("product", "dimension")
@@ -44,7 +46,7 @@ class DailyBreakdownAdmin(CsvExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(CsvExportMixin, admin.ModelAdmin):
+class ReportAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     csv_fields = ("product__slug", "kind", "period_start", "period_end", "created_at", "sent_at")
     list_display = ("product", "kind", "period_start", "period_end", "created_at", "sent_at", "sent_to")
     list_filter = ("product", "kind", "period_end")
@@ -71,7 +73,7 @@ def recent_breakdown_keys(request: HttpRequest, dimension: str, *, keep_blank: b
     from django.utils import timezone
 
     since = timezone.now().date() - timedelta(days=7)
-    values = DailyBreakdown.objects.filter(dimension=dimension, day__gte=since)
+    values = scope_to_products(DailyBreakdown.objects.filter(dimension=dimension, day__gte=since), request.user)
     product = request.GET.get("product__id__exact")
     if product and product.isdigit():
         values = values.filter(product_id=int(product))

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.accounts.access import scope_to_products
 from apps.products.models import Product
 
 from .cohorts import AGES_WEEKS
@@ -38,8 +39,9 @@ def _require_viewer(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _product(slug: str) -> Product:
-    product = Product.objects.filter(slug=slug).first()
+def _product(request: HttpRequest, slug: str) -> Product:
+    """The product named in the URL, if this staff user may see it."""
+    product = scope_to_products(Product.objects.filter(slug=slug), request.user, "pk").first()
     if product is None:
         raise Http404("No such product")
     return product
@@ -57,7 +59,7 @@ def rebuild_state(*, slug: str, as_of: datetime | None) -> dict[str, Any]:
 
 def fleet_overview_view(request: HttpRequest) -> HttpResponse:
     _require_viewer(request)
-    products = list(Product.objects.order_by("name"))
+    products = list(scope_to_products(Product.objects.order_by("name"), request.user, "pk"))
     rows = fleet_overview(products=products, now=timezone.now())
     return TemplateResponse(request, "admin/fleet/overview.html", {
         **admin.site.each_context(request),
@@ -68,7 +70,8 @@ def fleet_overview_view(request: HttpRequest) -> HttpResponse:
 
 def fleet_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     _require_viewer(request)
-    products = list(Product.objects.order_by("name").only("slug", "name", "ingest_key"))
+    products = list(scope_to_products(Product.objects.order_by("name"), request.user, "pk")
+                    .only("slug", "name", "ingest_key"))
     product = next((p for p in products if p.slug == slug), None)
     if product is None:
         raise Http404("No such product")
@@ -94,7 +97,7 @@ def fleet_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
 def fleet_rebuild_view(request: HttpRequest, slug: str) -> HttpResponse:
     """Queue a rebuild of yesterday's and today's rollups (the task the hourly schedule runs)."""
     _require_viewer(request)
-    product = _product(slug)
+    product = _product(request, slug)
     from .tasks import build_rollups
 
     try:
@@ -113,7 +116,7 @@ def fleet_rebuild_view(request: HttpRequest, slug: str) -> HttpResponse:
 def fleet_live_view(request: HttpRequest, slug: str) -> JsonResponse:
     """What the dashboard polls: live counts, and whether rollups newer than the page exist."""
     _require_viewer(request)
-    product = _product(slug)
+    product = _product(request, slug)
     statuses = status_counts(product=product, now=timezone.now())
     as_of = DailyRollup.objects.filter(product=product).aggregate(as_of=Max("computed_at"))["as_of"]
     state = rebuild_state(slug=product.slug, as_of=as_of)

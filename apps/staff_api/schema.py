@@ -2,8 +2,15 @@
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The admin session, documented as DRF's (drf-spectacular finds extensions by class)."""
+
+    target_class = "apps.staff_api.authentication.VerifiedSessionAuthentication"
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -21,6 +28,7 @@ _ALWAYS = {
     "401": "Missing or invalid credentials (an ingest key is not a staff credential).",
     "403": "Authenticated, but not a staff user.",
     "404": "No such object, page or cursor.",
+    "429": "Too many wrong tokens from this client address; retry after the Retry-After seconds.",
 }
 _WITH_INPUT = {"400": "Invalid filter, query or request body."}
 _WITH_BODY = {"415": "Unsupported request content type."}

@@ -47,7 +47,8 @@ TELEMETRY_BASE_URL = env.str("TELEMETRY_BASE_URL", default="http://localhost:800
 TELEMETRY_ALERT_HTTP_TIMEOUT = env.float("TELEMETRY_ALERT_HTTP_TIMEOUT", default=10.0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site with throttled login and an optional second factor (apps/accounts/admin_site.py).
+    "apps.accounts.admin_apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,7 +60,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "apps.core",
+    "apps.accounts",
     "apps.products",
     "apps.licenses",
     "apps.instances",
@@ -79,8 +85,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "telemetry_site.urls"
@@ -155,6 +165,51 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Staff access: login lockout, second factor, Content-Security-Policy (docs/security.md) ------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before any password is checked.
+    "apps.accounts.backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+# Either condition locks: a username guessed from anywhere, or an address trying many usernames.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
+# What axes stores and logs as "username" and "ip_address" are keyed hashes (apps/accounts/client.py).
+AXES_USERNAME_CALLABLE = "apps.accounts.client.username_key"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.client.address_key"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "otp_device", "csrfmiddlewaretoken"]
+# Successful logins are in the admin's own log; a second table of them would keep user agents for nothing.
+AXES_DISABLE_ACCESS_LOG = True
+# Proxies in front of the server that append to X-Forwarded-For (0: REMOTE_ADDR is the client).
+AXES_IPWARE_PROXY_COUNT = env.int("TELEMETRY_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
+    "REMOTE_ADDR"]
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Telemetry")
+# Staff API: wrong tokens allowed per client address before every token attempt from it gets 429.
+TELEMETRY_TOKEN_FAILURE_RATE = env.str("TELEMETRY_TOKEN_FAILURE_RATE", default="10/min")
+# Everything the admin, the fleet dashboard (Chart.js, json_script data) and Swagger UI load is
+# served from this origin; nothing inline is allowed to run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The admin and Swagger UI set style attributes in their markup; styles cannot run code.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [env.str("CSP_REPORT_URI")]} if env.str("CSP_REPORT_URI", default="") else {}),
+    },
+}
+# --- end of staff access ---------------------------------------------------------------------------
+
 LANGUAGE_CODE = "en-us"
 # The admin shows one date format, ISO with the zone said (telemetry_site/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["telemetry_site.formats"]
@@ -171,8 +226,9 @@ DEFAULT_FROM_EMAIL = TELEMETRY_REPORT_FROM_EMAIL
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's token and session authentication, with wrong tokens throttled and second factors honoured.
+        "apps.staff_api.authentication.ThrottledTokenAuthentication",
+        "apps.staff_api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.StandardPagination",

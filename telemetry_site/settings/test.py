@@ -14,6 +14,8 @@ DEBUG = False
 TELEMETRY_PRODUCT_CACHE_SECONDS = 0
 # Signed answers: a key made for this run, outside the checkout.
 TELEMETRY_SIGNING_KEY_FILE = str(Path(tempfile.mkdtemp(prefix="telemetry-signing-")) / "signing-key")
+# Staff API: tests send many wrong tokens from one address; tests/security sets a low rate to test it.
+TELEMETRY_TOKEN_FAILURE_RATE = "100000/min"
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 # A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k9Vq2-" * 10  # 60 characters, 6 different ones
 
 
 def _load_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -22,7 +23,9 @@ def _load_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("env", "complaint"), [
     ({"ALLOWED_HOSTS": "telemetry.example.com"}, "SECRET_KEY"),
     ({"SECRET_KEY": "dev-insecure-only-for-local-use", "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
-    ({"SECRET_KEY": "k" * 40}, "ALLOWED_HOSTS"),
+    ({"SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS"),
+    ({"SECRET_KEY": GOOD_KEY[:49], "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
 ])
 def test_production_refuses_to_start_without_secrets(env: dict[str, str], complaint: str) -> None:
     result = _load_production(env)
@@ -31,5 +34,5 @@ def test_production_refuses_to_start_without_secrets(env: dict[str, str], compla
 
 
 def test_production_starts_with_secrets() -> None:
-    result = _load_production({"SECRET_KEY": "k" * 40, "ALLOWED_HOSTS": "telemetry.example.com"})
+    result = _load_production({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "telemetry.example.com"})
     assert result.returncode == 0, result.stderr

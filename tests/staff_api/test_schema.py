@@ -80,8 +80,12 @@ def test_docs_load_no_asset_from_another_site(client: Client) -> None:
     assert response.status_code == 200
     html = response.content.decode()
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert assets and all(asset.startswith("/static/") for asset in assets), assets
+    # Swagger UI's start-up code is served by the same view as a script file (the CSP forbids inline code).
+    start_up = [asset for asset in assets if asset.startswith("/api/docs/?")]
+    assets = [asset for asset in assets if asset not in start_up]
+    assert start_up and assets and all(asset.startswith("/static/") for asset in assets), assets
     assert not re.search(r"https?://", html.replace("http://testserver", ""))
-    assert '"/api/schema/"' in html or "/api/schema/" in html
+    script = client.get(start_up[0].replace("&amp;", "&")).content.decode()
+    assert "/api/schema/" in script and not re.search(r"https?://", script.replace("http://testserver", ""))
     for asset in assets:
         assert finders.find(asset.removeprefix("/static/")), asset

@@ -12,6 +12,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from apps.accounts.api_scoping import ProductScopedAPIMixin
 from apps.staff_api.filters import InstanceFilter
 from apps.staff_api.selectors import instances_for_api
 
@@ -61,7 +62,7 @@ class JsonErrorsNegotiation(BaseContentNegotiation):
         return JSONRenderer(), JSONRenderer.media_type
 
 
-class InstanceExportView(StaffViewMixin, generics.GenericAPIView):
+class InstanceExportView(ProductScopedAPIMixin, StaffViewMixin, generics.GenericAPIView):
     queryset = instances_for_api()
     filterset_class = InstanceFilter
     renderer_classes = [JSONRenderer]

@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api_scoping import ProductScopedAPIMixin
 from apps.instances.models import Instance
 from apps.instances.services import instance_erase, instance_set_labels, instances_set_collection
 from apps.staff_api.filters import InstanceFilter
@@ -31,7 +32,8 @@ from .base import StaffViewMixin
                     "pings are dropped. The erasure is recorded and logged.",
         parameters=[OpenApiParameter("reason", OpenApiTypes.STR, description="Why; stored with the erasure.")]),
 )
-class InstanceViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InstanceViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
     """Instances, addressed by database id; `instance_id` is the id the instance itself sends."""
 
     queryset = instances_for_api()

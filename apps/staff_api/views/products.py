@@ -3,10 +3,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from apps.accounts.access import is_product_limited
+from apps.accounts.api_scoping import ProductScopedAPIMixin
 from apps.core.exceptions import ApiError
 from apps.products.services import product_rotate_ingest_key
 from apps.staff_api.selectors import products_for_api
@@ -22,11 +25,12 @@ from .base import StaffViewMixin
     retrieve=extend_schema(summary="Show a product"),
     partial_update=extend_schema(summary="Change a product's settings"),
 )
-class ProductViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
-                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class ProductViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                     mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Products, addressed by slug. Durations are in seconds; products are never deleted through the API."""
 
     lookup_field = "slug"
+    product_field = "pk"
     # A slug's own alphabet: anything else is a 404 before it reaches the database.
     lookup_value_converter = "slug"
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -35,6 +39,12 @@ class ProductViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.CreateModelMi
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         return ProductCreateSerializer if self.action == "create" else ProductSerializer
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if is_product_limited(request.user):
+            # They could never see it: creating products is for staff who see them all.
+            raise PermissionDenied("Staff limited to some products cannot create products.")
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         try:

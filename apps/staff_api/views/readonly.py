@@ -5,6 +5,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.api_scoping import ProductScopedAPIMixin
 from apps.staff_api.filters import DailyRollupFilter, EventFilter, InstallationFilter, LicenseFilter, ReportFilter
 from apps.staff_api.pagination import EventCursorPagination
 from apps.staff_api.selectors import (
@@ -26,7 +27,7 @@ from apps.staff_api.serializers import (
 from .base import StaffViewMixin
 
 
-class _ReadOnlyViewSet(StaffViewMixin, viewsets.ReadOnlyModelViewSet):
+class _ReadOnlyViewSet(ProductScopedAPIMixin, StaffViewMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_converter = "int"
 
 
@@ -68,7 +69,7 @@ class LicenseViewSet(_ReadOnlyViewSet):
     description="One row per product and UTC day, newest first, with that day's breakdowns of active "
                 "instances by version, edition, OS, licence type and country, of events by name, and of "
                 "opt-outs (`opt_outs`: instances whose telemetry is off) by version."))
-class DailyRollupViewSet(StaffViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class DailyRollupViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily fleet figures per product, recomputed by the rollup job."""
 
     queryset = daily_rollups_for_api()
