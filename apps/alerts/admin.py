@@ -11,6 +11,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_utils import NoCountPaginator, utc_minutes
 
 from .models import Alert, AlertChannel, AlertInstance, AlertRule, DeliveryAttempt, Notification
@@ -89,7 +90,7 @@ def _send_test_view(modeladmin: admin.ModelAdmin, request: HttpRequest, channels
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "product", "kind", "enabled", "channel_names", "cooldown_minutes", "last_notified")
     list_filter = ("product", "kind", "enabled")
     search_fields = ("name",)
@@ -154,7 +155,7 @@ class NotificationInline(admin.TabularInline):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ProductScopedAdminMixin, admin.ModelAdmin):
     list_display = ("summary", "product", "state_badge", "fired", "resolved", "handled")
     list_filter = ("state", "product", "rule__kind")
     search_fields = ("summary",)

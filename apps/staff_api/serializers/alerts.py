@@ -3,6 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from apps.accounts.access import can_see_product
 from apps.alerts.models import Alert, AlertChannel, AlertRule, DeliveryAttempt, Notification
 from apps.alerts.validation import validate_channel, validate_params
 from apps.products.models import Product
@@ -27,6 +28,13 @@ class AlertChannelSerializer(serializers.ModelSerializer):
                   "last_failure_at", "last_error", "created_at", "updated_at"]
         read_only_fields = ["id", "failing", "consecutive_failures", "last_success_at", "last_failure_at",
                             "last_error", "created_at", "updated_at"]
+
+    def validate_product(self, product: Product) -> Product:
+        # Staff limited to some products cannot watch another one: it answers as if it did not exist.
+        request = self.context.get("request")
+        if request is not None and not can_see_product(request.user, product.pk):
+            raise serializers.ValidationError(f'Object with slug={product.slug} does not exist.')
+        return product
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = self.instance

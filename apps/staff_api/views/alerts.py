@@ -6,6 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.access import scope_to_products
+from apps.accounts.api_scoping import ProductScopedAPIMixin
 from apps.alerts.models import Alert, AlertChannel, AlertRule
 from apps.alerts.selectors import alerts_for_api
 from apps.alerts.services import alert_acknowledge, alert_mute, alert_unmute, channel_send_test
@@ -62,8 +64,9 @@ class AlertChannelViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.CreateMo
     partial_update=extend_schema(summary="Change an alert rule"),
     destroy=extend_schema(summary="Delete an alert rule", description="Its alerts go with it."),
 )
-class AlertRuleViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
-                       mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class AlertRuleViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                       mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                       viewsets.GenericViewSet):
     queryset = AlertRule.objects.select_related("product").prefetch_related("channels").order_by("product", "name",
                                                                                                  "id")
     serializer_class = AlertRuleSerializer
@@ -77,14 +80,15 @@ class AlertRuleViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.CreateModel
                                                           "its notifications."),
     retrieve=extend_schema(summary="Show an alert"),
 )
-class AlertViewSet(StaffViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     lookup_value_converter = "int"
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Alert]:
-        return alerts_for_api()
+        return scope_to_products(alerts_for_api(), self.request.user)
 
     def _answer(self, alert: Alert) -> Response:
         return Response(AlertSerializer(alerts_for_api().get(pk=alert.pk)).data)
