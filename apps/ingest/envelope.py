@@ -9,6 +9,8 @@ INSTALL = "install"
 EVENT = "event"
 KINDS = (HEARTBEAT, INSTALL, EVENT)
 INSTALL_STEPS = ("started", "succeeded", "failed", "support")
+# The `context` of an instance running a development build: kept, filterable, out of production counts.
+DEVELOPMENT_CONTEXT = "development"
 
 
 @dataclass(slots=True)

@@ -12,9 +12,11 @@ app_name = "ingest"
 
 urlpatterns = [
     path("api/v1/ingest", ingest_view("native", "native"), name="native"),
-    path("api/v1/ingest/hasura", ingest_view("hasura", "product"), name="hasura"),
-    path("api/v1/ingest/flowfuse", ingest_view("flowfuse", "product"), name="flowfuse"),
-    path("api/v1/ingest/wasp", ingest_view("wasp", "product"), name="wasp"),
+    *[route for protocol in ("hasura", "flowfuse", "wasp") for route in (
+        path(f"api/v1/ingest/{protocol}", ingest_view(protocol, "product"), name=protocol),
+        # Products whose ping carries no key (FlowFuse) are configured with a URL that holds it.
+        path(f"api/v1/ingest/{protocol}/<str:key>", ingest_view(protocol, "product"), name=f"{protocol}-keyed"),
+    )],
     path("v1/batch", ingest_view("segment", "segment"), name="segment-batch"),
     *[path(f"v1/{message_type}", ingest_view("segment", "segment", default_type=message_type),
            name=f"segment-{message_type}") for message_type in MESSAGE_TYPES],

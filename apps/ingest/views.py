@@ -48,13 +48,13 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
     (segment: {"success": true}, posthog: {"status": 1}, native, product)."""
 
     @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponse:
+    def view(request: HttpRequest, key: str = "") -> HttpResponse:
         if request.method == "OPTIONS":
             return json_response({}, status=204)
         if request.method != "POST":
             return json_response(error_body("method_not_allowed", "Use POST."), status=405, headers={"Allow": "POST"})
         try:
-            return _ingest(request, protocol, style, options)
+            return _ingest(request, protocol, style, options, path_key=key)
         except ApiError as exc:
             return json_response(error_body(exc.error_code, exc.message, exc.details), exc.status_code,
                                  exc.extra_headers)
@@ -71,9 +71,10 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
     return view
 
 
-def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any]) -> HttpResponse:
+def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any], *,
+            path_key: str = "") -> HttpResponse:
     now = timezone.now()
-    key = key_from_request(request)
+    key = path_key or key_from_request(request)
     product = authenticate(key) if key else None  # refuse a wrong key before reading the body
     raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
     body = decode_json(raw, content_type=request.META.get("CONTENT_TYPE", ""))

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter, short_id_html, utc_minutes
+from apps.ingest.envelope import DEVELOPMENT_CONTEXT
 from apps.rollups.admin import breakdown_values_filter
 
 from . import page_selectors
@@ -27,6 +28,23 @@ from .models import (
 from .services import instances_set_collection
 
 
+class BuildFilter(admin.SimpleListFilter):
+    """Production or development builds (Hasura's `_test` topics): no SELECT DISTINCT, two fixed choices."""
+
+    title = "build"
+    parameter_name = "build"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("production", "production"), ("development", "development")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Instance]) -> QuerySet[Instance]:
+        if self.value() == "development":
+            return queryset.filter(context=DEVELOPMENT_CONTEXT)
+        if self.value() == "production":
+            return queryset.exclude(context=DEVELOPMENT_CONTEXT)
+        return queryset
+
+
 class CollectionForm(forms.Form):
     level = forms.ChoiceField(choices=CollectionLevel.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
@@ -37,7 +55,7 @@ class InstanceAdmin(admin.ModelAdmin):
     list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "collection_badge",
                     "license_type", "last_heartbeat")
     list_display_links = ("short_id",)
-    list_filter = ("product", "status", "collection", recent_filter("last_seen", "last heartbeat"),
+    list_filter = ("product", "status", "collection", BuildFilter, recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
                    breakdown_values_filter("os", "os", "operating system"))
     # Prefix on the id (the instance_id_prefix index) and exact version; `=`/`^` would be UPPER() scans.

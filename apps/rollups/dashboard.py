@@ -14,6 +14,7 @@ from django.db.models import Case, Count, F, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from apps.core.versions import Version
+from apps.ingest.envelope import DEVELOPMENT_CONTEXT
 from apps.instances.models import Instance, InstanceStatus
 from apps.products.models import Product
 
@@ -131,9 +132,11 @@ def latest_snapshot(*, product: Product, span: DateRange) -> dict[str, Any]:
 
 
 def status_counts(*, product: Product) -> dict[str, int]:
-    """Current status of the product's instances: the one registry read, a GROUP BY on an index."""
+    """Current status of the product's production instances (development builds left out): the one
+    registry read, a GROUP BY on an index."""
     counts = {status: 0 for status in InstanceStatus.values}
-    for row in Instance.objects.filter(product=product).order_by().values("status").annotate(n=Count("id")):
+    production = Instance.objects.filter(product=product).exclude(context=DEVELOPMENT_CONTEXT)
+    for row in production.order_by().values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
 

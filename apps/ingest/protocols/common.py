@@ -16,6 +16,7 @@ ARCH_KEYS = ("arch", "os_arch")
 CONTEXT_KEYS = ("ci", "context")
 IP_FIELDS = ("ipAddress", "ip_address", "ip", "$ip")
 ERROR_KEYS = ("error", "errorMessage", "error_message", "reason", "message")
+_BOOKKEEPING_PREFIXES = ("$", "mp_")
 
 
 def batch_items(body: Any, *, batch_key: str = "batch") -> tuple[list[Any], dict[str, Any]]:
@@ -109,6 +110,21 @@ def ip_of(*candidates: Any) -> str:
         if isinstance(candidate, str) and is_ip_address(candidate):
             return candidate.strip()
     return ""
+
+
+def heartbeat_metrics(properties: dict[str, Any]) -> dict[str, Any] | None:
+    """What a Segment/PostHog heartbeat says about its instance's size.
+
+    Its `metrics` object when it has one; otherwise its whole-number properties (Appsmith's daily
+    `instance_stats`: numOrgs, numApps, numUsers …), leaving out the tools' own bookkeeping
+    (`$…`, `mp_…`) and booleans, which are settings, not counts.
+    """
+    metrics = properties.get("metrics")
+    if isinstance(metrics, dict):
+        return metrics
+    counts = {key: value for key, value in properties.items()
+              if type(value) is int and not key.startswith(_BOOKKEEPING_PREFIXES)}
+    return counts or None
 
 
 def without(payload: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
