@@ -32,6 +32,8 @@ from .common import (
     time_of,
 )
 
+# How far back an `offset` may place an event: beyond it the arithmetic would leave the calendar.
+MAX_OFFSET_MS = 10 * 366 * 24 * 3600 * 1000
 # Credentials and transport details that are not the event's data.
 _NOT_PROPERTIES = ("token", "api_key", "distinct_id")
 
@@ -56,6 +58,8 @@ def _event(event: dict[str, Any], *, rules: EventRules, sent_at: Any) -> Envelop
     offset = event.get("offset")
     if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int | float)):
         raise RecordInvalid("invalid_field", "`offset` must be a number of milliseconds.")
+    if offset is not None and not -MAX_OFFSET_MS <= offset <= MAX_OFFSET_MS:  # NaN fails both comparisons
+        raise RecordInvalid("invalid_field", f"`offset` must be within ±{MAX_OFFSET_MS} milliseconds (ten years).")
     stored = {key: value for key, value in properties.items() if key not in _NOT_PROPERTIES}
     if distinct_id:
         stored["distinct_id"] = distinct_id
