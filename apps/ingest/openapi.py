@@ -13,6 +13,7 @@ from apps.ingest.protocols.segment import MESSAGE_TYPES
 
 _REF = "#/components/schemas/"
 _OBJECT = {"type": "object", "additionalProperties": True}
+_OMITTED = {"type": "integer", "description": "Record errors left out of `errors` (only beyond the first 100)."}
 _TIME = {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
          "description": "ISO 8601, or epoch seconds or milliseconds."}
 
@@ -46,7 +47,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "dropped": {"type": "integer",
                     "description": "Records refused by the instance's collection level, or of erased instances."},
         "errors": {"type": "array", "items": _ref("IngestRecordError"),
-                   "description": "Invalid records, by index; the valid ones were stored."},
+                   "description": "Invalid records, by index (the first 100); the valid ones were stored."},
+        "errors_omitted": _OMITTED,
         "instances": {"type": "object", "additionalProperties": _ref("TwoWayAnswer"),
                       "description": "One answer per instance when a batch carries several instances' heartbeats."}}},
     "ProductIngestAnswer": {"allOf": [_ref("IngestCounts"), _ref("TwoWayAnswer")]},
@@ -185,7 +187,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 answer_description="Counts, per-record errors and the two-way answer.")
     segment_answer = {"type": "object", "required": ["success"], "properties": {
         "success": {"type": "boolean", "enum": [True]},
-        "errors": {"type": "array", "items": _ref("IngestRecordError")}}}
+        "errors": {"type": "array", "items": _ref("IngestRecordError")}, "errors_omitted": _OMITTED}}
     for path in ("batch", *MESSAGE_TYPES):
         paths[f"/v1/{path}"] = _operation(
             tag="ingest-segment", summary=f"Segment HTTP Tracking API: {path}",
@@ -194,7 +196,8 @@ def _paths() -> dict[str, dict[str, Any]]:
             request_examples=examples.SEGMENT_TRACK if path == "track" else None,
             answer_description="Stored (invalid messages, if any, listed by index).")
     posthog_answer = {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "integer", "enum": [1]}, "errors": {"type": "array", "items": _ref("IngestRecordError")}}}
+        "status": {"type": "integer", "enum": [1]}, "errors": {"type": "array", "items": _ref("IngestRecordError")},
+        "errors_omitted": _OMITTED}}
     for path in ("/batch/", "/capture/", "/e/", "/i/v0/e/"):
         paths[path] = _operation(
             tag="ingest-posthog", summary=f"PostHog capture API: {path}",

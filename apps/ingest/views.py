@@ -28,6 +28,9 @@ from apps.ingest.writer import Write
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
+# An answer lists at most this many record errors, then says how many it left out (`errors_omitted`),
+# so a batch of bad records cannot make the answer larger than the request.
+MAX_REPORTED_ERRORS = 100
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -89,12 +92,14 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     if prepared.errors and not prepared.envelopes:
         raise _rejected(prepared.errors)
     stored = group_commit.store(Write(product_id=product.pk, envelopes=prepared.envelopes, now=now))
-    errors = {"errors": [e.as_dict() for e in prepared.errors]} if prepared.errors else {}
+    shown = prepared.errors[:MAX_REPORTED_ERRORS]
+    omitted = {"errors_omitted": len(prepared.errors) - len(shown)} if len(prepared.errors) > len(shown) else {}
+    errors = {"errors": [e.as_dict() for e in shown], **omitted} if shown else {}
     if style == "segment":
         return json_response({"success": True, **errors})
     if style == "posthog":
         return json_response({"status": 1, **errors})
-    base = answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=prepared.errors)
+    base = {**answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=shown), **omitted}
     return json_response(answer.native(product, stored, prepared.envelopes, now, base, always=style == "product"))
 
 
@@ -108,7 +113,8 @@ def _refuse_foreign_tokens(parsed: Parsed, key: str) -> None:
 
 
 def _rejected(errors: list[RecordError]) -> ApiError:
-    details = [error.as_dict() for error in errors]
+    details = [error.as_dict() for error in errors[:MAX_REPORTED_ERRORS]]
     if len(errors) == 1:
         return ApiError(code=errors[0].code, message=errors[0].message, details=details)
-    return ApiError(code="invalid_records", message="No record in the request is valid.", details=details)
+    listed = f" The first {len(details)} of {len(errors)} are listed." if len(errors) > len(details) else ""
+    return ApiError(code="invalid_records", message=f"No record in the request is valid.{listed}", details=details)

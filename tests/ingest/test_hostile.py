@@ -134,3 +134,24 @@ def test_huge_numbers_never_cost_a_5xx(client: Client, product: Product, path: s
                           raw=lambda body: body.replace(b'"big":0', b'"big":1e308,"bigger":' + b"9" * 30, 1))
     assert status == 200, answer
     assert "good-1" in stored_names(product)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_error_lists_are_bounded_and_say_how_many_were_left_out(client: Client, product: Product, path: str) -> None:
+    record, wrap = PATHS[path]
+    bad = [record(f"bad-{n}", {"timestamp": "not a time"}, {}) for n in range(130)]
+    body = orjson.dumps(wrap([*bad, record("good-1", {}, {})]))
+    response = client.post(path, data=body, content_type="application/json", REMOTE_ADDR=SENDER,
+                           HTTP_X_TELEMETRY_KEY=product.ingest_key, HTTP_AUTHORIZATION=basic(product.ingest_key))
+    answer = response.json()
+    assert response.status_code == 200, answer
+    assert [e["index"] for e in answer["errors"]] == list(range(100))
+    assert answer["errors_omitted"] == 30
+    assert stored_names(product) == {"good-1"}
+
+    everything_bad = client.post(path, data=orjson.dumps(wrap(bad)), content_type="application/json",
+                                 REMOTE_ADDR=SENDER, HTTP_X_TELEMETRY_KEY=product.ingest_key,
+                                 HTTP_AUTHORIZATION=basic(product.ingest_key))
+    refused = everything_bad.json()
+    assert (everything_bad.status_code, refused["code"], len(refused["details"])) == (400, "invalid_records", 100)
+    assert refused["message"] == "No record in the request is valid. The first 100 of 130 are listed."
