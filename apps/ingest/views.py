@@ -69,6 +69,11 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
             logger.warning("ingest: database unavailable: %s", exc)
             return json_response(error_body("unavailable", "The database is unavailable; nothing was stored. "
                                             "Retry later."), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        except Exception:
+            # SDKs parse every answer as JSON; a bug must still answer JSON (and is logged with its traceback).
+            logger.exception("ingest: unexpected error on %s", request.path)
+            return json_response(error_body("server_error", "The server failed; nothing was stored. Retry later."),
+                                 500)
 
     view.__name__ = f"ingest_{protocol}_{options.get('default_type', style)}"
     return view

@@ -155,3 +155,15 @@ def test_error_lists_are_bounded_and_say_how_many_were_left_out(client: Client, 
     refused = everything_bad.json()
     assert (everything_bad.status_code, refused["code"], len(refused["details"])) == (400, "invalid_records", 100)
     assert refused["message"] == "No record in the request is valid. The first 100 of 130 are listed."
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_an_unexpected_failure_still_answers_json(client: Client, product: Product, path: str, monkeypatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("apps.ingest.pipeline.prepare", broken)
+    client.raise_request_exception = False
+    status, answer = send(client, product, path)
+    assert (status, answer["code"]) == (500, "server_error")
+    assert not Event.objects.exists()
