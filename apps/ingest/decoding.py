@@ -6,6 +6,7 @@ limit, so a bomb costs the server no more than an honest body of the limit's siz
 
 import base64
 import binascii
+import re
 import zlib
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,6 +18,9 @@ from apps.core.exceptions import ApiError
 
 _GZIP = ("gzip", "x-gzip", "gzip-js")
 _IDENTITY = ("", "identity")
+_BOM = b"\xef\xbb\xbf"
+# A body that starts like a URL-encoded form with a `data` field (PostHog), whatever its label.
+_FORM_FIELD = re.compile(rb"^(?:[A-Za-z0-9_.%-]+=[^&]*&)*data=")
 
 
 def too_large(limit: int) -> ApiError:
@@ -62,20 +66,32 @@ def gunzip(raw: bytes, *, limit: int) -> bytes:
 
 
 def decode_json(raw: bytes, *, content_type: str = "") -> Any:
-    """Parse JSON (orjson); a form body's `data` field may carry it, plain or base64 (PostHog's older SDKs)."""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        raw = _form_data(raw)
-    if not raw.strip():
+    """Parse the body as JSON (orjson), whatever the Content-Type says.
+
+    `curl -d` labels JSON `application/x-www-form-urlencoded` and `navigator.sendBeacon` labels it
+    `text/plain`, so a body that looks like JSON is parsed as JSON under any label. Only a body that
+    does not is read as a form whose `data` field carries the JSON, plain or base64 (PostHog's
+    browser and older SDKs).
+    """
+    body = raw.removeprefix(_BOM).strip()  # PowerShell's Invoke-RestMethod may prefix one
+    if not body:
         raise ApiError(code="invalid_json", message="The body is empty.")
+    if body[:1] not in (b"{", b"[") and (_is_form(content_type) or _FORM_FIELD.match(body)):
+        body = _form_data(body)
     try:
-        body = orjson.loads(raw)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "utf-8" in str(exc).lower():
             raise ApiError(code="invalid_encoding", message="The body is not valid UTF-8.") from None
         raise ApiError(code="invalid_json", message=f"The body is not valid JSON: {exc}.") from None
     # PostgreSQL text and jsonb cannot hold U+0000; in JSON it can only arrive escaped, so the
     # byte check keeps the walk off the common path.
-    return without_nul(body) if b"\\u0000" in raw else body
+    return without_nul(parsed) if b"\\u0000" in body else parsed
+
+
+def _is_form(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() in ("application/x-www-form-urlencoded",
+                                                              "multipart/form-data")
 
 
 def without_nul(value: Any) -> Any:
@@ -91,13 +107,23 @@ def without_nul(value: Any) -> Any:
 
 def _form_data(raw: bytes) -> bytes:
     try:
-        fields = parse_qs(raw.decode("ascii"), strict_parsing=False)
+        fields = parse_qs(raw.decode("ascii"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise ApiError(code="invalid_encoding", message="A form body must be URL-encoded ASCII.") from None
-    data = (fields.get("data") or [""])[0].strip()
+    if "data" not in fields:
+        raise ApiError(code="invalid_json", message="The body is neither JSON nor a form with a `data` field "
+                       "carrying JSON.")
+    data = fields["data"][0].strip()
+    if not data:
+        raise ApiError(code="invalid_json", message="The form field `data` is empty.")
     if data[:1] in ("{", "["):
         return data.encode()
+    data = data.replace(" ", "+")  # a `+` the sender forgot to escape arrives as a space
     try:
-        return base64.b64decode(data + "=" * (-len(data) % 4), validate=False)
+        decoded = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_" if "-" in data or "_" in data
+                                   else None, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(code="invalid_encoding", message="The form field `data` is not base64.") from None
+        raise ApiError(code="invalid_encoding", message="The form field `data` is neither JSON nor base64.") from None
+    if not decoded.strip():
+        raise ApiError(code="invalid_json", message="The form field `data` decodes to an empty body.")
+    return decoded

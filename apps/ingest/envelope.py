@@ -11,6 +11,8 @@ EVENT = "event"
 OPT_OUT = "opt_out"
 KINDS = (HEARTBEAT, INSTALL, EVENT, OPT_OUT)
 INSTALL_STEPS = ("started", "succeeded", "failed", "support")
+# The `context` of an instance running a development build: kept, filterable, out of production counts.
+DEVELOPMENT_CONTEXT = "development"
 
 
 @dataclass(slots=True)

@@ -13,9 +13,11 @@ app_name = "ingest"
 
 urlpatterns = [
     path("api/v1/ingest", ingest_view("native", "native"), name="native"),
-    path("api/v1/ingest/hasura", ingest_view("hasura", "product"), name="hasura"),
-    path("api/v1/ingest/flowfuse", ingest_view("flowfuse", "product"), name="flowfuse"),
-    path("api/v1/ingest/wasp", ingest_view("wasp", "product"), name="wasp"),
+    *[route for protocol in ("hasura", "flowfuse", "wasp") for route in (
+        path(f"api/v1/ingest/{protocol}", ingest_view(protocol, "product"), name=protocol),
+        # Products whose ping carries no key (FlowFuse) are configured with a URL that holds it.
+        path(f"api/v1/ingest/{protocol}/<str:key>", ingest_view(protocol, "product"), name=f"{protocol}-keyed"),
+    )],
     # The public keys that verify the answers above (docs/signed-answers.md).
     path("api/v1/signing-keys", signing_keys_view, name="signing-keys"),
     path("v1/batch", ingest_view("segment", "segment"), name="segment-batch"),

@@ -28,6 +28,9 @@ from apps.ingest.writer import Write
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
+# An answer lists at most this many record errors, then says how many it left out (`errors_omitted`),
+# so a batch of bad records cannot make the answer larger than the request.
+MAX_REPORTED_ERRORS = 100
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -51,13 +54,13 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
     (segment: {"success": true}, posthog: {"status": 1}, native, product)."""
 
     @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponse:
+    def view(request: HttpRequest, key: str = "") -> HttpResponse:
         if request.method == "OPTIONS":
             return json_response({}, status=204)
         if request.method != "POST":
             return json_response(error_body("method_not_allowed", "Use POST."), status=405, headers={"Allow": "POST"})
         try:
-            return _ingest(request, protocol, style, options)
+            return _ingest(request, protocol, style, options, path_key=key)
         except ApiError as exc:
             return json_response(error_body(exc.error_code, exc.message, exc.details), exc.status_code,
                                  exc.extra_headers)
@@ -69,14 +72,20 @@ def ingest_view(protocol: str, style: str, **options: Any) -> Callable[[HttpRequ
             logger.warning("ingest: database unavailable: %s", exc)
             return json_response(error_body("unavailable", "The database is unavailable; nothing was stored. "
                                             "Retry later."), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        except Exception:
+            # SDKs parse every answer as JSON; a bug must still answer JSON (and is logged with its traceback).
+            logger.exception("ingest: unexpected error on %s", request.path)
+            return json_response(error_body("server_error", "The server failed; nothing was stored. Retry later."),
+                                 500)
 
     view.__name__ = f"ingest_{protocol}_{options.get('default_type', style)}"
     return view
 
 
-def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any]) -> HttpResponse:
+def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, Any], *,
+            path_key: str = "") -> HttpResponse:
     now = timezone.now()
-    key = key_from_request(request)
+    key = path_key or key_from_request(request)
     product = authenticate(key) if key else None  # refuse a wrong key before reading the body
     nonce = signing.request_nonce(request.META) if style in signing.SIGNED_STYLES else ""
     raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
@@ -94,12 +103,14 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     if prepared.errors and not prepared.envelopes:
         raise _rejected(prepared.errors)
     stored = group_commit.store(Write(product_id=product.pk, envelopes=prepared.envelopes, now=now))
-    errors = {"errors": [e.as_dict() for e in prepared.errors]} if prepared.errors else {}
+    shown = prepared.errors[:MAX_REPORTED_ERRORS]
+    omitted = {"errors_omitted": len(prepared.errors) - len(shown)} if len(prepared.errors) > len(shown) else {}
+    errors = {"errors": [e.as_dict() for e in shown], **omitted} if shown else {}
     if style == "segment":
         return json_response({"success": True, **errors})
     if style == "posthog":
         return json_response({"status": 1, **errors})
-    base = answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=prepared.errors)
+    base = {**answer.counts(stored, duplicates_in_request=prepared.duplicates, errors=shown), **omitted}
     always = style == "product"
     content = orjson.dumps(answer.native(product, stored, prepared.envelopes, now, base, always=always))
     # Signed after the commit, off the database path (docs/signed-answers.md).
@@ -118,7 +129,8 @@ def _refuse_foreign_tokens(parsed: Parsed, key: str) -> None:
 
 
 def _rejected(errors: list[RecordError]) -> ApiError:
-    details = [error.as_dict() for error in errors]
+    details = [error.as_dict() for error in errors[:MAX_REPORTED_ERRORS]]
     if len(errors) == 1:
         return ApiError(code=errors[0].code, message=errors[0].message, details=details)
-    return ApiError(code="invalid_records", message="No record in the request is valid.", details=details)
+    listed = f" The first {len(details)} of {len(errors)} are listed." if len(errors) > len(details) else ""
+    return ApiError(code="invalid_records", message=f"No record in the request is valid.{listed}", details=details)

@@ -16,6 +16,7 @@ from apps.accounts.admin_scoping import ProductScopedAdminMixin
 from apps.core.admin_export import CsvExportMixin
 from apps.core.admin_filters import LicenseTypeFilter, VersionPrefixFilter, starts_with_filter, version_prefix_q
 from apps.core.admin_utils import NoCountPaginator, instance_link_html, recent_filter, short_id_html, utc_minutes
+from apps.ingest.envelope import DEVELOPMENT_CONTEXT
 from apps.rollups.admin import breakdown_values_filter
 
 from . import page_selectors
@@ -28,6 +29,23 @@ from .models import (
     StatusChange,
 )
 from .services import instance_erase, instance_set_labels, instances_set_collection
+
+
+class BuildFilter(admin.SimpleListFilter):
+    """Production or development builds (Hasura's `_test` topics): no SELECT DISTINCT, two fixed choices."""
+
+    title = "build"
+    parameter_name = "build"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("production", "production"), ("development", "development")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Instance]) -> QuerySet[Instance]:
+        if self.value() == "development":
+            return queryset.filter(context=DEVELOPMENT_CONTEXT)
+        if self.value() == "production":
+            return queryset.exclude(context=DEVELOPMENT_CONTEXT)
+        return queryset
 
 
 class CollectionForm(forms.Form):
@@ -50,7 +68,7 @@ class InstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("short_id", "product", "status_badge", "version", "edition", "os", "license_type",
                     "collection_badge", "last_heartbeat")
     list_display_links = ("short_id",)
-    list_filter = ("product", "status", VersionPrefixFilter, "collection",
+    list_filter = ("product", "status", VersionPrefixFilter, "collection", BuildFilter,
                    recent_filter("last_seen", "last heartbeat"),
                    breakdown_values_filter("edition", "edition", "edition"),
                    breakdown_values_filter("os", "os", "operating system"), LicenseTypeFilter,

@@ -8,12 +8,13 @@ from apps.core.models import TimestampedModel
 from apps.core.versions import in_range, is_outdated
 
 # Event names from the seed products that mean "this instance is alive".
-DEFAULT_HEARTBEAT_EVENTS = ["FETCH_RELEASE_NOTES", "Instance Active", "Installation Setup Complete"]
+DEFAULT_HEARTBEAT_EVENTS = ["FETCH_RELEASE_NOTES", "Instance Active", "Installation Setup Complete", "instance_stats"]
 # Install-script event names (Appsmith's Docker installer) and the funnel step each records.
 DEFAULT_INSTALL_EVENTS = {
     "Installation Started": "started",
     "Installation Success": "succeeded",
     "Installation Errors": "failed",
+    "Installation Error": "failed",  # what the current install script sends
     "Installation Support": "support",
 }
 # Slack on top of two missed heartbeats before an instance counts as stale.

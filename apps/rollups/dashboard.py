@@ -14,6 +14,7 @@ from django.db.models import Case, Count, F, Max, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Substr
 
 from apps.core.versions import Version
+from apps.ingest.envelope import DEVELOPMENT_CONTEXT
 from apps.instances.models import Installation, Instance, InstanceStatus
 from apps.products.models import Product, Release
 
@@ -230,12 +231,13 @@ def dark_fleet(*, activity: dict[str, Any], product: Product, span: DateRange) -
 
 
 def status_counts(*, product: Product, now: datetime | None = None) -> dict[str, int]:
-    """Current status of the product's instances, and how many were first seen today (UTC): the one
-    registry read, a GROUP BY on an index. Live, unlike every rollup panel."""
+    """Current status of the product's production instances (development builds left out), and how many
+    were first seen today (UTC): the one registry read, a GROUP BY on an index. Live, unlike every rollup panel."""
     counts = {status: 0 for status in InstanceStatus.values}
     midnight = datetime.combine((now or datetime.now(UTC)).date(), time.min, tzinfo=UTC)
     new_today = 0
-    for row in (Instance.objects.filter(product=product).order_by().values("status")
+    production = Instance.objects.filter(product=product).exclude(context=DEVELOPMENT_CONTEXT)
+    for row in (production.order_by().values("status")
                 .annotate(n=Count("id"), today=Count("id", filter=Q(first_seen__gte=midnight)))):
         counts[row["status"]] = row["n"]
         new_today += row["today"]
@@ -370,7 +372,7 @@ def fleet_overview(*, products: list[Product], now: datetime) -> list[ProductOve
     midnight = datetime.combine(now.date(), time.min, tzinfo=UTC)
     statuses: dict[int, dict[str, int]] = {
         p.pk: {**{status: 0 for status in InstanceStatus.values}, "new_today": 0} for p in products}
-    for row in (Instance.objects.order_by().values("product_id", "status")
+    for row in (Instance.objects.exclude(context=DEVELOPMENT_CONTEXT).order_by().values("product_id", "status")
                 .annotate(n=Count("id"), today=Count("id", filter=Q(first_seen__gte=midnight)))):
         if row["product_id"] in statuses:
             statuses[row["product_id"]][row["status"]] = row["n"]

@@ -26,7 +26,7 @@ class Channel:
     """One wire protocol: where it is posted, how the key travels, how records are batched."""
 
     path: str
-    auth: str                 # "basic" (Segment), "body" (PostHog api_key), "query" (?key=)
+    auth: str                 # "basic" (Segment), "body" (PostHog api_key), "query" (?key=), "path" (/<key>)
     batch_key: str | None     # records are merged into {batch_key: [...]}; None: one POST per record
 
 
@@ -34,7 +34,7 @@ SEGMENT = Channel("/v1/batch", "basic", "batch")
 POSTHOG = Channel("/batch/", "body", "batch")
 NATIVE = Channel("/api/v1/ingest", "query", "batch")
 HASURA = Channel("/api/v1/ingest/hasura", "query", None)
-FLOWFUSE = Channel("/api/v1/ingest/flowfuse", "query", None)
+FLOWFUSE = Channel("/api/v1/ingest/flowfuse", "path", None)  # FlowFuse's ping carries no key
 WASP = Channel("/api/v1/ingest/wasp", "query", None)
 
 
@@ -49,6 +49,7 @@ class Record:
 class SendStats:
     requests: int = 0
     records: int = 0
+    refused: int = 0  # records the server refused (a whole request's, or one by index)
     rejected: list[str] = field(default_factory=list)
     per_path: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -81,6 +82,8 @@ class Sender:
             headers["HTTP_AUTHORIZATION"] = f"Basic {token}"
         elif channel.auth == "body":
             body = {"api_key": product.ingest_key, **body}
+        elif channel.auth == "path":
+            path = f"{path}/{product.ingest_key}"
         else:
             path = f"{path}?key={product.ingest_key}"
         response = self.client.post(path, data=json.dumps(body), content_type="application/json", **headers)
@@ -90,11 +93,13 @@ class Sender:
         if response.status_code == 404:
             raise IngestUnavailable(f"POST {channel.path} answered 404: the ingest endpoints are not installed")
         if response.status_code != 200:
+            self.stats.refused += records
             self.stats.rejected.append(f"{channel.path} {response.status_code}: {response.content[:300]!r}")
             return
         answer = _json(response.content)
         errors = answer.get("errors") if isinstance(answer, dict) else None
         if errors:
+            self.stats.refused += len(errors)
             self.stats.rejected.append(f"{channel.path} record errors: {str(errors)[:300]}")
 
 

@@ -1,5 +1,11 @@
 """simulate_fleet's work: products, releases and notices, then a replayed history through ingest,
-then the scheduled jobs (heartbeat check, rollups, reports) so every admin page has data."""
+then the scheduled jobs (heartbeat check, rollups, reports) so every admin page has data.
+
+Idempotent per seed: the fleet is planned for whole UTC days (the window ends at the end of
+today, not at the current second), so every instance, time and message id follows from the seed
+and the day alone; records dated after the present are held back until a later run. Running it
+again stores nothing twice, and the summary says how many records were new.
+"""
 
 import io
 import random
@@ -11,6 +17,7 @@ from typing import Any
 from django.core.management import call_command, get_commands
 from django.utils.module_loading import import_string
 
+from apps.events.models import Event
 from apps.products.models import Notice, Product, Release
 
 from .fleet import Sender, SendStats, replay
@@ -25,6 +32,12 @@ class SimulationResult:
     stats: SendStats
     jobs_run: list[str] = field(default_factory=list)
     jobs_missing: list[str] = field(default_factory=list)
+    new: int = 0  # records stored by this run
+    already_stored: int = 0  # records accepted that an earlier run (or request) had stored
+
+    def count_stored(self, *, before: int, after: int) -> None:
+        self.new = after - before
+        self.already_stored = max(self.stats.records - self.stats.refused - self.new, 0)
 
 
 def products_ensure(*, slugs: list[str], now: datetime) -> list[Product]:
@@ -46,6 +59,10 @@ def products_ensure(*, slugs: list[str], now: datetime) -> list[Product]:
             Notice.objects.get_or_create(product=product, title=module.NOTICE["title"], defaults=module.NOTICE)
         products.append(product)
     return products
+
+
+def _stored(products: list[Product]) -> int:
+    return Event.objects.filter(product__in=products).count()
 
 
 def _run_job(name: str, result: SimulationResult, *args: Any, **options: Any) -> None:
@@ -70,13 +87,16 @@ def _checker_at() -> Callable[[datetime], None] | None:
 def fleet_simulate(*, slugs: list[str], instances: int, days: int, seed: int, now: datetime,
                    progress: Callable[[str], None] = lambda message: None) -> SimulationResult:
     window_start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    horizon = window_start + timedelta(days=days)
     products = products_ensure(slugs=slugs, now=now)
     streams = []
     for product in products:
         module = PRODUCTS[product.slug]
         rng = random.Random(f"{seed}:{product.slug}")
-        plans = make_plans(rng=rng, count=instances, window_start=window_start, now=now, releases=module.RELEASES)
-        records = module.records(rng=rng, plans=plans, window_start=window_start, now=now)
+        plans = make_plans(rng=rng, count=instances, window_start=window_start, now=horizon,
+                           releases=module.RELEASES)
+        planned = module.records(rng=rng, plans=plans, window_start=window_start, now=horizon)
+        records = [record for record in planned if record.at <= now]
         progress(f"{product.slug}: {len(plans)} instances, {len(records)} records")
         streams.append((product, records))
     sender = Sender()
@@ -84,8 +104,11 @@ def fleet_simulate(*, slugs: list[str], instances: int, days: int, seed: int, no
     checker = _checker_at()
     if checker is None:
         result.jobs_missing.append("heartbeat checker between days")
+    before = _stored(products)
     replay(sender=sender, streams=streams, window_start=window_start, now=now, on_day_end=checker)
-    progress(f"sent {sender.stats.records} records in {sender.stats.requests} requests")
+    result.count_stored(before=before, after=_stored(products))
+    progress(f"sent {sender.stats.records} records in {sender.stats.requests} requests: {result.new} new, "
+             f"{result.already_stored} already stored")
     quiet = {"stdout": io.StringIO(), "stderr": io.StringIO(), "verbosity": 0}
     _run_job("check_heartbeats", result, **quiet)
     _run_job("build_rollups", result, "--from", window_start.date().isoformat(), "--to", now.date().isoformat(),

@@ -384,7 +384,7 @@ def test_the_schema_documents_the_signature_the_nonce_and_the_key_set(db: None) 
 
 def _load_production(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_SIGNING")}
-    clean.update(SECRET_KEY="s" * 60, ALLOWED_HOSTS="telemetry.example.com",
+    clean.update(SECRET_KEY="s3Cr-e7k" * 8, ALLOWED_HOSTS="telemetry.example.com",
                  DJANGO_SETTINGS_MODULE="telemetry_site.settings.production", **env)
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=60)

@@ -1,7 +1,7 @@
 """Helpers every wire protocol shares: reading records, fields and times tolerantly but honestly."""
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apps.core.privacy import is_ip_address
@@ -16,6 +16,14 @@ ARCH_KEYS = ("arch", "os_arch")
 CONTEXT_KEYS = ("ci", "context")
 IP_FIELDS = ("ipAddress", "ip_address", "ip", "$ip")
 ERROR_KEYS = ("error", "errorMessage", "error_message", "reason", "message")
+_BOOKKEEPING_PREFIXES = ("$", "mp_")
+# Deeper records are refused before any work: the JSON encoder that derives message ids and writes
+# rows stops at 254 levels, and no telemetry payload needs a tenth of that.
+MAX_DEPTH = 100
+# Client times outside these bounds are refused: any skew correction between two times inside them
+# stays inside datetime's range, and nothing real is sent from before 1970 or after 2100.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def batch_items(body: Any, *, batch_key: str = "batch") -> tuple[list[Any], dict[str, Any]]:
@@ -39,6 +47,8 @@ def read_records(items: list[Any], build: Callable[[dict[str, Any]], Envelope | 
         try:
             if not isinstance(item, dict):
                 raise RecordInvalid("invalid_record", "A record must be a JSON object.")
+            if nesting_exceeds(item, MAX_DEPTH):
+                raise RecordInvalid("too_deep", f"A record may nest objects and lists at most {MAX_DEPTH} deep.")
             envelope = build(item)
         except RecordInvalid as exc:
             parsed.errors.append(RecordError(index, exc.code, exc.message))
@@ -47,6 +57,18 @@ def read_records(items: list[Any], build: Callable[[dict[str, Any]], Envelope | 
             envelope.index = index
             parsed.envelopes.append(envelope)
     return parsed
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest deeper than `limit`; iterative, so no depth can overflow the check."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def first(mapping: dict[str, Any] | None, keys: Iterable[str]) -> Any:
@@ -88,9 +110,16 @@ def mapping(value: Any, field: str) -> dict[str, Any]:
 def time_of(value: Any, field: str) -> datetime | None:
     if value is None or value == "":
         return None
-    parsed = parse_timestamp(value)
+    try:
+        parsed = parse_timestamp(value)
+    except OverflowError:  # an offset that pushes the time out of the calendar (9999-12-31T23:59:59-01:00)
+        parsed = None
     if parsed is None:
-        raise RecordInvalid("invalid_timestamp", f"`{field}` is not an ISO 8601 time or epoch number.")
+        raise RecordInvalid("invalid_timestamp", f"`{field}` is not an ISO 8601 time or epoch number within "
+                            "the calendar.")
+    if not EARLIEST <= parsed < LATEST:
+        raise RecordInvalid("invalid_timestamp", f"`{field}` must lie between {EARLIEST:%Y-%m-%d} and "
+                            f"{LATEST:%Y-%m-%d} UTC.")
     return parsed
 
 
@@ -100,7 +129,8 @@ def mixpanel_time(properties: dict[str, Any]) -> datetime | None:
     Only a fallback, and lenient: elsewhere `time` may be any property an app chose to send.
     """
     value = properties.get("time")
-    return parse_timestamp(value) if isinstance(value, int | float) else None
+    parsed = parse_timestamp(value) if isinstance(value, int | float) else None
+    return parsed if parsed is not None and EARLIEST <= parsed < LATEST else None
 
 
 def ip_of(*candidates: Any) -> str:
@@ -109,6 +139,21 @@ def ip_of(*candidates: Any) -> str:
         if isinstance(candidate, str) and is_ip_address(candidate):
             return candidate.strip()
     return ""
+
+
+def heartbeat_metrics(properties: dict[str, Any]) -> dict[str, Any] | None:
+    """What a Segment/PostHog heartbeat says about its instance's size.
+
+    Its `metrics` object when it has one; otherwise its whole-number properties (Appsmith's daily
+    `instance_stats`: numOrgs, numApps, numUsers …), leaving out the tools' own bookkeeping
+    (`$…`, `mp_…`) and booleans, which are settings, not counts.
+    """
+    metrics = properties.get("metrics")
+    if isinstance(metrics, dict):
+        return metrics
+    counts = {key: value for key, value in properties.items()
+              if type(value) is int and not key.startswith(_BOOKKEEPING_PREFIXES)}
+    return counts or None
 
 
 def without(payload: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:

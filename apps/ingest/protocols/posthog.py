@@ -22,6 +22,7 @@ from .common import (
     VERSION_KEYS,
     batch_items,
     first,
+    heartbeat_metrics,
     ip_of,
     loose_text,
     mapping,
@@ -31,6 +32,8 @@ from .common import (
     time_of,
 )
 
+# How far back an `offset` may place an event: beyond it the arithmetic would leave the calendar.
+MAX_OFFSET_MS = 10 * 366 * 24 * 3600 * 1000
 # Credentials and transport details that are not the event's data.
 _NOT_PROPERTIES = ("token", "api_key", "distinct_id")
 
@@ -55,6 +58,8 @@ def _event(event: dict[str, Any], *, rules: EventRules, sent_at: Any) -> Envelop
     offset = event.get("offset")
     if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int | float)):
         raise RecordInvalid("invalid_field", "`offset` must be a number of milliseconds.")
+    if offset is not None and not -MAX_OFFSET_MS <= offset <= MAX_OFFSET_MS:  # NaN fails both comparisons
+        raise RecordInvalid("invalid_field", f"`offset` must be within ±{MAX_OFFSET_MS} milliseconds (ten years).")
     stored = {key: value for key, value in properties.items() if key not in _NOT_PROPERTIES}
     if distinct_id:
         stored["distinct_id"] = distinct_id
@@ -75,7 +80,7 @@ def _event(event: dict[str, Any], *, rules: EventRules, sent_at: Any) -> Envelop
         os=loose_text(first(properties, OS_KEYS)),
         arch=loose_text(first(properties, ARCH_KEYS)),
         context=loose_text(first(properties, CONTEXT_KEYS)),
-        metrics=properties.get("metrics") if isinstance(properties.get("metrics"), dict) else None,
+        metrics=heartbeat_metrics(properties) if kind == HEARTBEAT else None,
         metrics_key=name,
         license_id=loose_text(license_.get("id") or properties.get("license_id")),
         license_type=loose_text(license_.get("type")),

@@ -22,6 +22,7 @@ from .common import (
     VERSION_KEYS,
     batch_items,
     first,
+    heartbeat_metrics,
     ip_of,
     loose_text,
     mapping,
@@ -52,8 +53,14 @@ def parse(body: Any, *, rules: EventRules, default_type: str = "track") -> Parse
 
 
 def _payload(message: dict[str, Any], message_type: str) -> tuple[str, dict[str, Any]]:
-    """The event name and what the message says about it, per Segment call type."""
-    properties = mapping(message.get("properties"), "properties")
+    """The event name and what the message says about it, per Segment call type.
+
+    Appsmith's install script sends its properties as `data`; that is read when `properties` is absent.
+    """
+    if "properties" not in message and isinstance(message.get("data"), dict):
+        properties = message["data"]
+    else:
+        properties = mapping(message.get("properties"), "properties")
     traits = mapping(message.get("traits"), "traits")
     if message_type == "track":
         return text(message.get("event"), "event"), properties
@@ -83,20 +90,23 @@ def _message(message: dict[str, Any], *, rules: EventRules, default_type: str, s
     context_os = mapping(context.get("os"), "context.os")
     context_app = mapping(context.get("app"), "context.app")
     license_ = properties.get("license") if isinstance(properties.get("license"), dict) else {}
-    metrics = properties.get("metrics") if isinstance(properties.get("metrics"), dict) else None
+    instance_id = text(first(properties, INSTANCE_KEYS) or first(context, INSTANCE_KEYS), "instanceId")
+    if not instance_id and kind == HEARTBEAT and not is_ip_address(user_id):
+        instance_id = user_id  # a server pinging for itself (Appsmith's keep-alive) names itself as the user
     return Envelope(
         kind=kind, name=name, step=step,
-        instance_id=text(first(properties, INSTANCE_KEYS) or first(context, INSTANCE_KEYS), "instanceId"),
+        instance_id=instance_id,
         message_id=text(message.get("messageId") or properties.get("$insert_id"), "messageId"),
         client_time=time_of(message.get("originalTimestamp") or message.get("timestamp"), "timestamp")
         or mixpanel_time(properties),
         sent_at=time_of(sent_at, "sentAt"),
-        version=loose_text(first(properties, VERSION_KEYS) or context_app.get("version")),
-        edition=loose_text(properties.get("edition")),
+        # Appsmith's daily `instance_stats` puts version and edition beside the event, not in it.
+        version=loose_text(first(properties, VERSION_KEYS) or message.get("version") or context_app.get("version")),
+        edition=loose_text(properties.get("edition") or message.get("edition")),
         os=_os_name(first(properties, OS_KEYS)) or loose_text(context_os.get("name")),
         arch=loose_text(first(properties, ARCH_KEYS)),
         context=loose_text(first(properties, CONTEXT_KEYS)),
-        metrics=metrics, metrics_key=name,
+        metrics=heartbeat_metrics(properties) if kind == HEARTBEAT else None, metrics_key=name,
         license_id=loose_text(license_.get("id") or properties.get("license_id")),
         license_type=loose_text(license_.get("type")),
         properties=stored,

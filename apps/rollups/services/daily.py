@@ -22,6 +22,7 @@ from django.db.backends.utils import CursorWrapper
 
 from apps.core import sql
 from apps.events.models import Event
+from apps.ingest.envelope import DEVELOPMENT_CONTEXT
 from apps.instances.models import Installation, Instance, StatusChange
 from apps.licenses.models import License
 from apps.products.models import Product
@@ -37,6 +38,10 @@ BREAKDOWNS = DailyBreakdown._meta.db_table
 PRODUCTS = Product._meta.db_table
 STAGING = "rollup_staging"
 BREAKDOWN_COLUMNS = ["product_id", "day", "dimension", "key", "count", "instances"]
+# Development builds (Hasura's `_test` topics) are stored and filterable but no production figure
+# counts them: their instances, heartbeats and events stay out of the rollups.
+PRODUCTION_EVENT = (f"(instance_id IS NULL OR instance_id NOT IN (SELECT id FROM {INSTANCES} "
+                    f"WHERE context = '{DEVELOPMENT_CONTEXT}'))")
 # First key of the PostgreSQL advisory lock that serialises two rebuilds of one day.
 ROLLUP_LOCK_NAMESPACE = 0x524F4C4C  # "ROLL"
 
@@ -137,10 +142,10 @@ def rollup_select_sql(*, product_ids: list[int], day: date, start: datetime, end
                             SUM(CASE WHEN kind = 'event' THEN 1 ELSE 0 END) AS events,
                             SUM(CASE WHEN kind = 'opt_out' THEN 1 ELSE 0 END) AS opt_outs
                        FROM {EVENTS}
-                      WHERE {among} AND timestamp >= %s AND timestamp < %s
+                      WHERE {among} AND timestamp >= %s AND timestamp < %s AND {PRODUCTION_EVENT}
                       GROUP BY product_id) AS ev ON ev.product_id = p.id
           LEFT JOIN (SELECT product_id, COUNT(*) AS n FROM {INSTANCES}
-                      WHERE {among} AND first_seen >= %s AND first_seen < %s
+                      WHERE {among} AND first_seen >= %s AND first_seen < %s AND context <> '{DEVELOPMENT_CONTEXT}'
                       GROUP BY product_id) AS nw ON nw.product_id = p.id
           LEFT JOIN (SELECT i.product_id,
                             SUM(CASE WHEN c.new = 'stale' THEN 1 ELSE 0 END) AS stale,
@@ -194,6 +199,7 @@ def breakdown_select_sql(*, product_ids: list[int], day: date, start: datetime,
               FROM {INSTANCES} AS i LEFT JOIN {LICENSES} AS l ON l.id = i.license_id
              WHERE i.id IN (SELECT instance_id FROM {EVENTS}
                              WHERE {among} AND kind = 'heartbeat' AND timestamp >= %s AND timestamp < %s)
+               AND i.context <> '{DEVELOPMENT_CONTEXT}'
              GROUP BY i.product_id, i.version, i.edition, i.os, COALESCE(l.type, ''), i.country
         )
         {by_attribute}

@@ -1,5 +1,6 @@
 """Appsmith: everything is Segment (analytics-java on the server, analytics.js in the browser, the
-Docker install script), sent to /v1/batch with the write key as HTTP Basic user.
+Docker install script), sent to /v1/batch with the write key as HTTP Basic user; the server's daily
+`instance_stats` carries its counts (PingScheduledTaskCEImpl).
 
 Payload shapes follow seeds/000 (keep-alive FETCH_RELEASE_NOTES every 2 h, Installation Setup
 Complete, backend calls, page loads) and seeds/001 (install-script funnel; userId is the raw IP).
@@ -91,6 +92,15 @@ def _keep_alive(rng: random.Random, plan: InstancePlan, when: datetime) -> Recor
     return Record(when, SEGMENT, _track(rng, when, "FETCH_RELEASE_NOTES", properties, user_id=plan.uid))
 
 
+def _instance_stats(rng: random.Random, plan: InstancePlan, when: datetime, day: int) -> Record:
+    """PingScheduledTaskCEImpl.pingStats: counts in the properties, version and edition beside them."""
+    apps = plan.extra["apps"] + day // 3
+    properties = {"instanceId": plan.uid, "numOrgs": max(1, apps // 6), "numApps": apps, "numPages": apps * 3,
+                  "numActions": apps * 11, "numDatasources": max(1, apps // 2), "numUsers": plan.extra["users"]}
+    return Record(when, SEGMENT, _track(rng, when, "instance_stats", properties, user_id=plan.uid,
+                                        version=plan.version_at(when), edition=plan.extra["edition"]))
+
+
 def _usage(rng: random.Random, plan: InstancePlan, when: datetime) -> list[Record]:
     """A few backend calls (with instanceId) and browser page loads (anonymous, no instance)."""
     out = []
@@ -117,12 +127,15 @@ def records(*, rng: random.Random, plans: list[InstancePlan], window_start: date
     out: list[Record] = []
     interval = timedelta(seconds=HEARTBEAT_INTERVAL)
     for plan in plans:
-        plan.extra["edition"] = "EE" if rng.random() < 0.2 else "CE"
+        plan.extra.update(edition="EE" if rng.random() < 0.2 else "CE", apps=rng.randrange(1, 40),
+                          users=rng.randrange(1, 200))
         if plan.installed_here:
             out += _install_funnel(rng, plan, plan.start)
         out.append(_setup(rng, plan))
         for n, when in enumerate(plan.heartbeat_times(interval, window_start, now)):
             out.append(_keep_alive(rng, plan, when))
+            if n % 12 == 0:  # the server's daily counts
+                out.append(_instance_stats(rng, plan, when, n // 12))
             if n % 6 == 0:  # usage clusters around a few keep-alives a day
                 out += [r for r in _usage(rng, plan, when) if r.at <= now]
     for _ in range(max(2, len(plans) // 4)):  # installs that never became an instance

@@ -1,9 +1,10 @@
 """Hasura GraphQL Engine: its own JSON, posted as-is to /api/v1/ingest/hasura (seeds/002).
 
 The server ping (with its timestamp) is the daily heartbeat. Enterprise servers also send Enterprise
-server, data-source and usage-metrics telemetry carrying their licence (license_jti); those payloads
-have no timestamp, so they are sent once, for the instances alive now. CLI runs carry a timestamp;
-Console runtime errors do not (also sent now).
+server, data-source and usage-metrics telemetry carrying their licence (license_jti) with each ping.
+Those payloads and Console runtime errors have no time of their own: the replay adds the `timestamp`
+it sends them at, so a history lands on its days and a second run finds them already stored.
+CLI runs carry a timestamp.
 """
 
 import random
@@ -90,12 +91,13 @@ def records(*, rng: random.Random, plans: list[InstancePlan], window_start: date
                           license=uid(rng) if enterprise else None)
         for seq, when in enumerate([plan.start, *plan.heartbeat_times(interval, window_start, now)], start=1):
             out.append(Record(when, HASURA, _server(rng, plan, when, seq)))
+            # Enterprise and Console payloads carry no time of their own; the replay says when they were sent.
+            if enterprise:
+                out += [Record(when, HASURA, {**payload, "timestamp": _iso(when)})
+                        for payload in _enterprise(rng, plan, when)]
+            if rng.random() < 0.05:
+                out.append(Record(when, HASURA, {**_console_error(rng, plan, when), "timestamp": _iso(when)}))
             if rng.random() < 0.3:
                 at = min(when + timedelta(hours=rng.uniform(0, 20)), now)
                 out.append(Record(at, HASURA, _cli(rng, plan, at, seq)))
-        if plan.alive_at(now - timedelta(hours=1)):
-            if enterprise:
-                out += [Record(now, HASURA, payload) for payload in _enterprise(rng, plan, now)]
-            if rng.random() < 0.3:
-                out.append(Record(now, HASURA, _console_error(rng, plan, now)))
     return out

@@ -43,7 +43,8 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING(f"jobs not available: {', '.join(result.jobs_missing)}"))
         self._say(self.style.SUCCESS(
             f"Simulated {result.instances} instances of {', '.join(p.slug for p in result.products)} over "
-            f"{options['days']} days: {result.stats.records} records, {len(result.stats.rejected)} rejected, "
+            f"{options['days']} days: {result.stats.records} records ({result.new} new, {result.already_stored} "
+            f"already stored), {result.stats.refused} rejected, "
             f"jobs run: {', '.join(result.jobs_run) or 'none'} ({time.monotonic() - started:.1f}s)."))
         self._say("Open /admin/fleet/ to see the dashboards.")
 

@@ -1,0 +1,169 @@
+"""Every record is judged alone, on every ingest path: a hostile record is refused by index with a
+clear code, the good one beside it is stored, and nothing answers 5xx."""
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from django.test import Client
+
+from apps.events.models import Event
+from apps.products.models import Product
+
+from .conftest import SENDER, basic
+
+pytestmark = pytest.mark.django_db
+
+Record = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def _native(name: str, top: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "heartbeat", "instance_id": name, "properties": props, **top}
+
+
+def _segment(name: str, top: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "track", "event": "Instance Active", "userId": name, "messageId": f"m-{name}",
+            "properties": {"instanceId": name, **props}, **top}
+
+
+def _posthog(name: str, top: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"event": "Instance Active", "distinct_id": name, "uuid": f"m-{name}", "properties": props, **top}
+
+
+def _hasura(name: str, top: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"topic": "server_metrics_v2", "data": {"instance_uid": name, "hasura_version": "v2.36.0",
+                                                   "metrics": {"tables": 1, **props}, **top}}
+
+
+def _flowfuse(name: str, top: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"instanceId": name, "env": {"flowforge": "2.6.1"}, "platform": {"counts": {"users": 1, **props}}, **top}
+
+
+def _wasp(name: str, top: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"event": "cli", "properties": {"distinct_id": name, "wasp_version": "0.15.0", **props}, **top}
+
+
+PATHS: dict[str, tuple[Record, Callable[[list[dict[str, Any]]], Any]]] = {
+    "/api/v1/ingest": (_native, lambda records: {"batch": records}),
+    "/v1/batch": (_segment, lambda records: {"batch": records}),
+    "/batch/": (_posthog, lambda records: {"batch": records}),
+    "/api/v1/ingest/hasura": (_hasura, list),
+    "/api/v1/ingest/flowfuse": (_flowfuse, list),
+    "/api/v1/ingest/wasp": (_wasp, list),
+}
+
+
+def send(client: Client, product: Product, path: str, *, top: dict[str, Any] | None = None,
+         props: dict[str, Any] | None = None, raw: Callable[[bytes], bytes] | None = None) -> tuple[int, Any]:
+    """A request of two records, the hostile one first; `raw` edits the encoded body (what JSON encoders
+    cannot write: duplicate keys, numbers beyond 64 bits)."""
+    record, wrap = PATHS[path]
+    body = orjson.dumps(wrap([record("hostile-1", top or {}, props or {}), record("good-1", {}, {})]))
+    if raw:
+        body = raw(body)
+    response = client.post(path, data=body, content_type="application/json", REMOTE_ADDR=SENDER,
+                           HTTP_X_TELEMETRY_KEY=product.ingest_key, HTTP_AUTHORIZATION=basic(product.ingest_key))
+    return response.status_code, response.json()
+
+
+@pytest.fixture
+def product(make_product) -> Product:
+    return make_product("hostile", heartbeat_events=["Instance Active", "cli"])
+
+
+def stored_names(product: Product) -> set[str]:
+    return {e.instance.instance_id for e in Event.objects.filter(product=product).select_related("instance")}
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "+275760-09-13T00:00:00Z",
+                                  "1969-12-31T23:59:59Z", "2100-01-01T00:00:00Z", 1e20, -1e20, 253402300800000])
+@pytest.mark.parametrize("path", list(PATHS))
+def test_timestamps_out_of_the_calendar_are_refused_by_index(client: Client, product: Product, path: str,
+                                                             when: Any) -> None:
+    status, answer = send(client, product, path, top={"timestamp": when})
+    assert status == 200, answer
+    assert [(e["index"], e["code"]) for e in answer["errors"]] == [(0, "invalid_timestamp")], answer
+    assert stored_names(product) == {"good-1"}
+
+
+@pytest.mark.parametrize("path", ["/batch/"])
+@pytest.mark.parametrize("offset", [b"1e20", b"-1e20", b"100000000000000000000000000000"])
+def test_posthog_offset_beyond_ten_years_is_refused_by_index(client: Client, product: Product, path: str,
+                                                             offset: bytes) -> None:
+    status, answer = send(client, product, path, top={"offset": 0},
+                          raw=lambda body: body.replace(b'"offset":0', b'"offset":' + offset, 1))
+    assert status == 200 and [(e["index"], e["code"]) for e in answer["errors"]] == [(0, "invalid_field")], answer
+    assert stored_names(product) == {"good-1"}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_nul_characters_are_removed_and_duplicate_keys_keep_the_last(client: Client, product: Product,
+                                                                     path: str) -> None:
+    status, answer = send(client, product, path, props={"note": "a\u0000b"},
+                          raw=lambda body: body.replace(b'"note":', b'"note":"first","note":', 1))
+    assert status == 200 and not answer.get("errors"), answer
+    assert stored_names(product) == {"hostile-1", "good-1"}
+    events = Event.objects.select_related("instance")
+    texts = [orjson.dumps([e.properties, e.instance.metrics]).decode() for e in events]
+    assert not any("\\u0000" in text or "first" in text for text in texts), texts
+    assert any('"ab"' in text for text in texts), texts
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(50, False), (255, True), (1000, True)])
+@pytest.mark.parametrize("path", list(PATHS))
+def test_nesting_beyond_the_limit_is_refused_by_index(client: Client, product: Product, path: str, depth: int,
+                                                      refused: bool) -> None:
+    nested = b'{"n":' * depth + b"1" + b"}" * depth  # beyond what orjson will encode, not what it parses
+    status, answer = send(client, product, path, props={"deep": 0},
+                          raw=lambda body: body.replace(b'"deep":0', b'"deep":' + nested, 1))
+    assert status == 200, answer
+    assert [(e["index"], e["code"]) for e in answer.get("errors", [])] == ([(0, "too_deep")] if refused else [])
+    assert stored_names(product) == ({"good-1"} if refused else {"hostile-1", "good-1"})
+
+
+def test_nesting_beyond_the_parser_is_a_clear_400(client: Client, product: Product) -> None:
+    status, answer = send(client, product, "/api/v1/ingest", props={"deep": 0},
+                          raw=lambda body: body.replace(b'"deep":0', b'"deep":' + b"[" * 5000 + b"]" * 5000, 1))
+    assert (status, answer["code"]) == (400, "invalid_json"), answer
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_huge_numbers_never_cost_a_5xx(client: Client, product: Product, path: str) -> None:
+    status, answer = send(client, product, path, props={"big": 0},
+                          raw=lambda body: body.replace(b'"big":0', b'"big":1e308,"bigger":' + b"9" * 30, 1))
+    assert status == 200, answer
+    assert "good-1" in stored_names(product)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_error_lists_are_bounded_and_say_how_many_were_left_out(client: Client, product: Product, path: str) -> None:
+    record, wrap = PATHS[path]
+    bad = [record(f"bad-{n}", {"timestamp": "not a time"}, {}) for n in range(130)]
+    body = orjson.dumps(wrap([*bad, record("good-1", {}, {})]))
+    response = client.post(path, data=body, content_type="application/json", REMOTE_ADDR=SENDER,
+                           HTTP_X_TELEMETRY_KEY=product.ingest_key, HTTP_AUTHORIZATION=basic(product.ingest_key))
+    answer = response.json()
+    assert response.status_code == 200, answer
+    assert [e["index"] for e in answer["errors"]] == list(range(100))
+    assert answer["errors_omitted"] == 30
+    assert stored_names(product) == {"good-1"}
+
+    everything_bad = client.post(path, data=orjson.dumps(wrap(bad)), content_type="application/json",
+                                 REMOTE_ADDR=SENDER, HTTP_X_TELEMETRY_KEY=product.ingest_key,
+                                 HTTP_AUTHORIZATION=basic(product.ingest_key))
+    refused = everything_bad.json()
+    assert (everything_bad.status_code, refused["code"], len(refused["details"])) == (400, "invalid_records", 100)
+    assert refused["message"] == "No record in the request is valid. The first 100 of 130 are listed."
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_an_unexpected_failure_still_answers_json(client: Client, product: Product, path: str, monkeypatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("apps.ingest.pipeline.prepare", broken)
+    client.raise_request_exception = False
+    status, answer = send(client, product, path)
+    assert (status, answer["code"]) == (500, "server_error")
+    assert not Event.objects.exists()
