@@ -7,10 +7,10 @@ middleware comes first in `settings.MIDDLEWARE`: for a path of the ingest URLcon
 view itself; every other path goes down the normal chain. (The ingest views never build absolute
 URLs, so skipping the Host check of CommonMiddleware exposes nothing.)
 
-It also skips Django's per-request connection health check (`CONN_HEALTH_CHECKS`: a `SELECT 1`
-round trip before the first query) for ingest. A connection that broke since the last request
-then fails the request's first statement: the view answers 503 with Retry-After, which SDKs
-retry, and Django discards the connection at the end of the request.
+It also replaces Django's per-request connection health check (`CONN_HEALTH_CHECKS`: a `SELECT 1`
+round trip before the first query) with `drop_if_closed_by_server`, one poll(2) of the idle
+connection's socket: a connection the server ended (a database restart) is replaced before the
+request uses it, instead of failing the request with a 503.
 """
 
 from collections.abc import Callable
@@ -18,6 +18,8 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
+
+from apps.core.db_health import drop_if_closed_by_server
 
 
 class IngestFastPathMiddleware:
@@ -31,5 +33,6 @@ class IngestFastPathMiddleware:
         except Resolver404:
             return self.get_response(request)
         request.resolver_match = match
+        drop_if_closed_by_server(connection)
         connection.health_check_done = True
         return match.func(request, *match.args, **match.kwargs)

@@ -89,6 +89,21 @@ TEMPLATES = [
     },
 ]
 
+# Seconds one statement may run in web processes (ingest, staff API, admin) and in Celery workers,
+# whose jobs scan whole days of events. telemetry_site/celery.py switches a worker to the job value.
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=15)
+JOB_DATABASE_STATEMENT_TIMEOUT = env.int("JOB_DATABASE_STATEMENT_TIMEOUT", default=1500)
+# A statement that has waited this much longer than its timeout is on a stuck server: its
+# connection is cut (apps/core/stuck_database.py) and the request answers 503.
+DATABASE_STUCK_GRACE = env.int("DATABASE_STUCK_GRACE", default=5)
+
+
+def database_session_options(statement_timeout: int) -> str:
+    """libpq `options`: settings the server applies to every session of this process."""
+    idle = env.int("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=60)
+    return f"-c statement_timeout={statement_timeout * 1000} -c idle_in_transaction_session_timeout={idle * 1000}"
+
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE let web, worker and beat share the file without "database is locked".
@@ -101,14 +116,28 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    # Bounded waits (docs/operations.md): connecting gives up after connect_timeout; TCP keepalives
+    # notice a peer that vanished (host down, network cut) within about a minute; the server ends
+    # a statement after statement_timeout and a forgotten open transaction after
+    # idle_in_transaction_session_timeout. A server that is stuck (stopped, not dead) enforces
+    # nothing: apps/core/stuck_database.py cuts such a wait from this side.
+    DATABASES["default"]["OPTIONS"].update({
+        "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+        "keepalives": 1,
+        "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "options": database_session_options(DATABASE_STATEMENT_TIMEOUT),
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task whose worker died unannounced (SIGKILL, a lost host) comes back after this: sized to
+    # the longest task (CELERY_TASK_TIME_LIMIT) plus a margin, so a running task is never handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # kombu's filesystem transport: a broker that needs no server, shared by web, worker and beat.
@@ -127,11 +156,19 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
+# Jobs that survive kills (docs/operations.md): a task is acknowledged only when it has finished,
+# and a task whose pool process died (SIGKILL, out of memory) is handed back to the broker at once
+# instead of being acknowledged as failed. Every task is idempotent, so running one again is safe.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# On a lost broker connection, tasks already running are cancelled: their messages go back to the
+# queue anyway, and running them twice at once would only waste the database's time.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Hard limit below the broker's visibility timeout, so a task is never redelivered while it still runs.
-CELERY_TASK_TIME_LIMIT = 1800
-CELERY_TASK_SOFT_TIME_LIMIT = 1700
+# Hard limit below the broker's visibility timeout, so a task is never redelivered while it still
+# runs. The longest task is one chunk of a rollup backfill (apps/rollups/tasks.py) or a retention pass.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
