@@ -168,7 +168,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Hard limit below the broker's visibility timeout, so a task is never redelivered while it still
 # runs. The longest task is one chunk of a rollup backfill (apps/rollups/tasks.py) or a retention pass.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(60, CELERY_TASK_TIME_LIMIT // 10)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
