@@ -8,8 +8,9 @@ unique message ids from a retrying client while it:
   rollup backfill; stops Redis.
 Then it prints sent / acknowledged / stored / lost / doubled and fails (exit 1) on any lost or
 doubled message, any 2xx while the database was down, any 5xx but 503, a request that waited
-past the bound on a frozen database, a backfill that did not finish by itself or differs from a
-rebuild, or an access log line holding a client address or the ingest key.
+past the bound on a frozen database, a 503 once the database is back (a stale connection), a
+backfill that did not finish by itself or differs from a rebuild, or an access log line holding a
+client address or the ingest key.
 
 Environment: FAULTS_PORT_BASE (default 56610: PostgreSQL, +1 Redis, +2 gunicorn), FAULTS_KEEP=1
 keeps the temporary directory (logs) for a look after the run.
@@ -38,6 +39,8 @@ STATEMENT_TIMEOUT, STUCK_GRACE, CONNECT_TIMEOUT = 3, 2, 2
 # STATEMENT_TIMEOUT + STUCK_GRACE, a new connection after CONNECT_TIMEOUT, plus queueing.
 BOUND = 12.0
 VISIBILITY_TIMEOUT = 20
+# Seconds after the database is back by which every request must succeed again.
+RECOVERY = 0.5
 BACKFILL_DAYS = 120
 
 
@@ -182,8 +185,13 @@ def verify(pg: Postgres, client: LoadClient, windows: list[Window], key: str, wo
         failures.append(f"{doubled} message(s) stored or counted twice")
     for status, body in client.unexpected[:5]:
         failures.append(f"unexpected answer {status}: {body!r}")
-    for window in windows:
+    for index, window in enumerate(windows):
         inside = [a for a in client.answers if window.start < a.sent and a.received < window.end]
+        # Once the database is back, no request may fail on a connection it ended (a stale one).
+        until = windows[index + 1].start if index + 1 < len(windows) else float("inf")
+        stale = [a for a in client.answers if window.end + RECOVERY < a.sent < until and a.status == 503]
+        if window.database_down and stale:
+            failures.append(f"after {window.name}: {len(stale)} request(s) answered 503 once the database was back")
         ok = sum(1 for a in inside if 200 <= a.status < 300)
         waits = [a.received - a.sent for a in inside if a.status]
         print(f"  {window.name:<34} answers {len(inside):>5}, 2xx {ok:>5}, longest wait "
