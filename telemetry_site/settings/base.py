@@ -137,8 +137,8 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A task whose worker died unannounced (SIGKILL, a lost host) comes back after this: sized to
     # the longest task (CELERY_TASK_TIME_LIMIT) plus a margin, so a running task is never handed out twice.
-    # kombu looks for such tasks every unacked_restore_interval × unacked_restore_throttle seconds
-    # (10 × 10 by default): every 10 s here, one cheap sorted-set read. Socket timeouts keep a
+    # kombu looks for such tasks every unacked_restore_interval times unacked_restore_throttle seconds
+    # (10 times 10 by default): every 10 s here, one cheap sorted-set read. Socket timeouts keep a
     # publish (the admin's "run selected tasks") from waiting forever on a Redis that hangs.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
