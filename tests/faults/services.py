@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def wait_for(condition: "callable[[], bool]", *, seconds: float, what: str) -> None:  # type: ignore[valid-type]
+def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
