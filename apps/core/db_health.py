@@ -20,6 +20,8 @@ next statement opens a new one. (A server that vanished without closing is left 
 
 import logging
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -39,10 +41,12 @@ def bound_waits(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> 
     if connection.vendor != "postgresql":
         return
     raw = connection.connection
-    deadline = wait_deadline()
     wait = raw.wait
+    if getattr(connection, "unlimited", False):
+        raw.execute("SET statement_timeout = 0")
 
     def bounded_wait(gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        deadline = None if getattr(connection, "unlimited", False) else wait_deadline()
         try:
             return wait(gen, interval, deadline if timeout is None else timeout)
         except pg_errors._WaitTimeout:
@@ -53,6 +57,23 @@ def bound_waits(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> 
             raise pg_errors.OperationalError(f"the database did not answer within {deadline:g} s") from None
 
     raw.wait = bounded_wait
+
+
+@contextmanager
+def without_time_limits(db: BaseDatabaseWrapper) -> Iterator[None]:
+    """No statement timeout and no deadline on `db` inside: for migrations, which may rewrite or
+    index a large table for as long as it takes, and which an operator runs and watches."""
+    db.unlimited = True  # type: ignore[attr-defined]
+    try:
+        if db.vendor == "postgresql" and db.connection is not None:
+            with db.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
+        yield
+    finally:
+        db.unlimited = False  # type: ignore[attr-defined]
+        if db.vendor == "postgresql" and db.connection is not None and db.is_usable():
+            with db.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")  # back to the session's configured value
 
 
 def drop_if_closed_by_server(db: BaseDatabaseWrapper) -> bool:

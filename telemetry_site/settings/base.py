@@ -92,7 +92,7 @@ TEMPLATES = [
 # Seconds one statement may run in web processes (ingest, staff API, admin) and in Celery workers,
 # whose jobs scan whole days of events. telemetry_site/celery.py switches a worker to the job value.
 DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=15)
-JOB_DATABASE_STATEMENT_TIMEOUT = env.int("JOB_DATABASE_STATEMENT_TIMEOUT", default=1500)
+JOB_DATABASE_STATEMENT_TIMEOUT = env.int("JOB_DATABASE_STATEMENT_TIMEOUT", default=480)
 # A statement that has waited this much longer than its timeout is on a stuck server: its
 # connection is cut (apps/core/stuck_database.py) and the request answers 503.
 DATABASE_STUCK_GRACE = env.int("DATABASE_STUCK_GRACE", default=5)

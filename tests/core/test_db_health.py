@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 import pytest
+from django.core.management import get_commands
 from django.db import OperationalError, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
-from apps.core.db_health import drop_if_closed_by_server, wait_deadline
+from apps.core.db_health import drop_if_closed_by_server, wait_deadline, without_time_limits
 from apps.events.models import Event
 from apps.products.models import Product
 from telemetry_site.celery import use_job_statement_timeout
@@ -170,10 +171,10 @@ def test_a_worker_runs_its_jobs_with_the_job_statement_timeout(settings: Any) ->
     saved, saved_timeout = options["options"], settings.DATABASE_STATEMENT_TIMEOUT
     try:
         use_job_statement_timeout()
-        assert settings.DATABASE_STATEMENT_TIMEOUT == settings.JOB_DATABASE_STATEMENT_TIMEOUT == 1500
+        assert settings.DATABASE_STATEMENT_TIMEOUT == settings.JOB_DATABASE_STATEMENT_TIMEOUT == 480
         with connection.cursor() as cursor:
             cursor.execute("SHOW statement_timeout")
-            assert cursor.fetchone()[0] == "25min"
+            assert cursor.fetchone()[0] == "8min"
     finally:
         options["options"] = saved
         settings.DATABASE_STATEMENT_TIMEOUT = saved_timeout
@@ -239,3 +240,24 @@ def test_sqlite_connections_are_left_alone() -> None:
     connection.ensure_connection()
     assert not drop_if_closed_by_server(connection)
     assert connection.connection is not None
+
+
+def _statement_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_migrations_run_without_time_limits_and_the_session_gets_them_back() -> None:
+    connection.ensure_connection()
+    with without_time_limits(connection):
+        assert _statement_timeout() == "0"
+        connection.close()  # a connection opened inside (migrate may open one) gets none either
+        assert _statement_timeout() == "0"
+    assert _statement_timeout() == "15s"
+
+
+def test_migrate_is_the_command_without_time_limits() -> None:
+    assert get_commands()["migrate"] == "apps.core"

@@ -60,3 +60,11 @@ def test_tasks_are_acknowledged_when_done_and_handed_back_when_their_worker_dies
 def test_a_dead_workers_task_comes_back_after_the_longest_task_could_have_run() -> None:
     visibility = app.conf.broker_transport_options["visibility_timeout"]
     assert app.conf.task_time_limit < visibility <= 2 * app.conf.task_time_limit
+
+
+def test_a_worker_switches_to_the_job_statement_timeout_when_it_starts() -> None:
+    from celery.signals import worker_init
+
+    from telemetry_site.celery import use_job_statement_timeout
+
+    assert use_job_statement_timeout in [receiver() for _, receiver in worker_init.receivers]
