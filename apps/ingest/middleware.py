@@ -8,14 +8,14 @@ view itself; every other path goes down the normal chain. (The ingest views neve
 URLs, so skipping the Host check of CommonMiddleware exposes nothing.)
 
 It also replaces Django's per-request connection health check (`CONN_HEALTH_CHECKS`: a `SELECT 1`
-round trip before the first query) with `drop_if_closed_by_server`, one poll(2) of the idle
-connection's socket: a connection the server ended (a database restart) is replaced before the
-request uses it, instead of failing the request with a 503.
+round trip before the first query, ≈ 0.4 ms) with `drop_if_closed_by_server`, one poll(2) of the
+idle connection's socket (≈ 0.02 ms): a connection the server ended (a database restart) is
+replaced before the request uses it, instead of failing the request with a 503.
 """
 
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
@@ -33,6 +33,7 @@ class IngestFastPathMiddleware:
         except Resolver404:
             return self.get_response(request)
         request.resolver_match = match
-        drop_if_closed_by_server(connection)
-        connection.health_check_done = True
+        db = connections[DEFAULT_DB_ALIAS]  # one look-up: each `connection.x` goes through asgiref's Local
+        drop_if_closed_by_server(db)
+        db.health_check_done = True
         return match.func(request, *match.args, **match.kwargs)

@@ -16,18 +16,21 @@ Environment: FAULTS_PORT_BASE (default 56610: PostgreSQL, +1 Redis, +2 gunicorn)
 keeps the temporary directory (logs) for a look after the run.
 """
 
+import http.client
 import os
 import secrets
 import signal
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 
 from tests.faults.load import LoadClient
@@ -90,12 +93,39 @@ def healthy(port: int) -> bool:
         return False
 
 
+def chunked_heartbeat(port: int, key: str, failures: list[str]) -> None:
+    """A body sent with Transfer-Encoding: chunked (no Content-Length) is read and stored."""
+    body = orjson.dumps({"type": "heartbeat", "instance_id": "faults-chunked", "message_id": "chunked-1"})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", "/api/v1/ingest", body=iter([body[:10], body[10:]]), encode_chunked=True,
+                       headers={"Content-Type": "application/json", "X-Telemetry-Key": key})
+    response = connection.getresponse()
+    answer = response.read()
+    connection.close()
+    if response.status != 200 or orjson.loads(answer).get("accepted") != 1:
+        failures.append(f"chunked body: {response.status} {answer[:200]!r}")
+    else:
+        log("a chunked heartbeat was read and stored")
+
+
+def staff_api_status(port: int, token: str) -> tuple[int, str | None]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/products/",
+                                     headers={"Authorization": f"Token {token}", "X-Forwarded-Proto": "https"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get("Retry-After")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Retry-After")
+
+
 def outage(name: str, seconds: float, windows: list[Window], *, down: Any, up: Any, database_down: bool = True,
-           bound: float | None = None) -> None:
+           bound: float | None = None, during: Any = None) -> None:
     log(f"{name}: for {seconds:g} s")
     down()
     start = time.monotonic()
-    time.sleep(seconds)
+    if during:
+        during()
+    time.sleep(max(0.0, start + seconds - time.monotonic()))
     end = time.monotonic()
     up()
     windows.append(Window(name, start, end, database_down, bound))
@@ -229,8 +259,12 @@ def main() -> int:
         manage(env, "migrate", "--noinput", "-v", "0")
         key = manage(env, "shell", "-c", "from apps.products.models import Product; print(Product.objects."
                      "get_or_create(slug='faults', defaults={'name': 'Faults'})[0].ingest_key)").split()[-1]
+        token = manage(env, "shell", "-c", "from django.contrib.auth.models import User; from rest_framework.authtoken."
+                       "models import Token; user = User.objects.create_user('faults', is_staff=True, is_superuser="
+                       "True); print(Token.objects.create(user=user).key)").split()[-1]
         web.start()
         wait_for(lambda: healthy(PORT_BASE + 2), seconds=60, what="gunicorn answers /healthz")
+        chunked_heartbeat(PORT_BASE + 2, key, failures)
         today = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), tzinfo=UTC)
         client = LoadClient(PORT_BASE + 2, key, past_days=(today - timedelta(days=BACKFILL_DAYS), BACKFILL_DAYS))
         client.start()
@@ -239,6 +273,14 @@ def main() -> int:
         for mode in ("fast", "immediate"):
             outage(f"database stopped ({mode})", 4, windows, down=lambda mode=mode: pg.stop(mode), up=pg.start)
             time.sleep(4)
+        probes: list[tuple[int, str | None]] = []
+        outage("database stopped (staff API)", 2, windows, down=lambda: pg.stop("fast"), up=pg.start,
+               during=lambda: probes.append(staff_api_status(PORT_BASE + 2, token)))
+        time.sleep(1)
+        probes.append(staff_api_status(PORT_BASE + 2, token))
+        log(f"staff API with the database down, then back: {probes}")
+        if probes != [(503, "30"), (200, None)]:
+            failures.append(f"staff API: expected 503 with Retry-After while down, 200 once back; got {probes}")
         outage("database frozen (SIGSTOP)", BOUND + 6, windows, down=pg.freeze, up=pg.thaw, bound=BOUND)
         time.sleep(5)
         workers = children_of(web.pid)
