@@ -54,6 +54,7 @@ class Window:
     end: float
     database_down: bool
     bound: float | None = None
+    back: float = 0.0  # when the service answered again (pg_ctl start returned)
 
 
 def log(text: str) -> None:
@@ -128,7 +129,7 @@ def outage(name: str, seconds: float, windows: list[Window], *, down: Any, up: A
     time.sleep(max(0.0, start + seconds - time.monotonic()))
     end = time.monotonic()
     up()
-    windows.append(Window(name, start, end, database_down, bound))
+    windows.append(Window(name, start, end, database_down, bound, back=time.monotonic()))
 
 
 def rollup_rows(pg: Postgres, first: str, last: str) -> tuple[int, list[tuple[Any, ...]]]:
@@ -219,7 +220,7 @@ def verify(pg: Postgres, client: LoadClient, windows: list[Window], key: str, wo
         inside = [a for a in client.answers if window.start < a.sent and a.received < window.end]
         # Once the database is back, no request may fail on a connection it ended (a stale one).
         until = windows[index + 1].start if index + 1 < len(windows) else float("inf")
-        stale = [a for a in client.answers if window.end + RECOVERY < a.sent < until and a.status == 503]
+        stale = [a for a in client.answers if window.back + RECOVERY < a.sent < until and a.status == 503]
         if window.database_down and stale:
             failures.append(f"after {window.name}: {len(stale)} request(s) answered 503 once the database was back")
         ok = sum(1 for a in inside if 200 <= a.status < 300)
