@@ -54,6 +54,7 @@ class Window:
     end: float
     database_down: bool
     bound: float | None = None
+    began: float = 0.0  # when it was asked to go down (`start`: when it was down)
     back: float = 0.0  # when the service answered again (pg_ctl start returned)
 
 
@@ -122,6 +123,7 @@ def staff_api_status(port: int, token: str) -> tuple[int, str | None]:
 def outage(name: str, seconds: float, windows: list[Window], *, down: Any, up: Any, database_down: bool = True,
            bound: float | None = None, during: Any = None) -> None:
     log(f"{name}: for {seconds:g} s")
+    began = time.monotonic()
     down()
     start = time.monotonic()
     if during:
@@ -129,7 +131,7 @@ def outage(name: str, seconds: float, windows: list[Window], *, down: Any, up: A
     time.sleep(max(0.0, start + seconds - time.monotonic()))
     end = time.monotonic()
     up()
-    windows.append(Window(name, start, end, database_down, bound, back=time.monotonic()))
+    windows.append(Window(name, start, end, database_down, bound, began=began, back=time.monotonic()))
 
 
 def rollup_rows(pg: Postgres, first: str, last: str) -> tuple[int, list[tuple[Any, ...]]]:
@@ -219,10 +221,12 @@ def verify(pg: Postgres, client: LoadClient, windows: list[Window], key: str, wo
     for index, window in enumerate(windows):
         inside = [a for a in client.answers if window.start < a.sent and a.received < window.end]
         # Once the database is back, no request may fail on a connection it ended (a stale one).
-        until = windows[index + 1].start if index + 1 < len(windows) else float("inf")
+        until = windows[index + 1].began if index + 1 < len(windows) else float("inf")
         stale = [a for a in client.answers if window.back + RECOVERY < a.sent < until and a.status == 503]
         if window.database_down and stale:
-            failures.append(f"after {window.name}: {len(stale)} request(s) answered 503 once the database was back")
+            offsets = ", ".join(f"+{a.sent - window.back:.1f} s" for a in stale[:10])
+            failures.append(f"after {window.name}: {len(stale)} request(s) answered 503 once the database was back "
+                            f"(sent {offsets} after it was)")
         ok = sum(1 for a in inside if 200 <= a.status < 300)
         waits = [a.received - a.sent for a in inside if a.status]
         print(f"  {window.name:<34} answers {len(inside):>5}, 2xx {ok:>5}, longest wait "
