@@ -221,7 +221,8 @@ def verify(pg: Postgres, client: LoadClient, windows: list[Window], key: str, wo
     for index, window in enumerate(windows):
         inside = [a for a in client.answers if window.start < a.sent and a.received < window.end]
         # Once the database is back, no request may fail on a connection it ended (a stale one).
-        until = windows[index + 1].began if index + 1 < len(windows) else float("inf")
+        # (A request sent just before the next fault may meet it: the last second is not judged.)
+        until = windows[index + 1].began - 1.0 if index + 1 < len(windows) else float("inf")
         stale = [a for a in client.answers if window.back + RECOVERY < a.sent < until and a.status == 503]
         if window.database_down and stale:
             offsets = ", ".join(f"+{a.sent - window.back:.1f} s" for a in stale[:10])
