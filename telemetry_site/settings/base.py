@@ -94,7 +94,7 @@ TEMPLATES = [
 DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=15)
 JOB_DATABASE_STATEMENT_TIMEOUT = env.int("JOB_DATABASE_STATEMENT_TIMEOUT", default=480)
 # A statement that has waited this much longer than its timeout is on a stuck server: its
-# connection is cut (apps/core/stuck_database.py) and the request answers 503.
+# connection is cut (apps/core/db_health.py) and the request answers 503.
 DATABASE_STUCK_GRACE = env.int("DATABASE_STUCK_GRACE", default=5)
 
 
@@ -120,7 +120,7 @@ else:
     # notice a peer that vanished (host down, network cut) within about a minute; the server ends
     # a statement after statement_timeout and a forgotten open transaction after
     # idle_in_transaction_session_timeout. A server that is stuck (stopped, not dead) enforces
-    # nothing: apps/core/stuck_database.py cuts such a wait from this side.
+    # nothing: apps/core/db_health.py cuts such a wait from this side.
     DATABASES["default"]["OPTIONS"].update({
         "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
         "keepalives": 1,
