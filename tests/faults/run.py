@@ -16,6 +16,7 @@ Environment: FAULTS_PORT_BASE (default 56610: PostgreSQL, +1 Redis, +2 gunicorn)
 keeps the temporary directory (logs) for a look after the run.
 """
 
+import base64
 import http.client
 import os
 import secrets
@@ -68,6 +69,8 @@ def settings_env(workdir: Path, pg: Postgres, redis: Redis) -> dict[str, str]:
     env.update({
         "DJANGO_SETTINGS_MODULE": "telemetry_site.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        # Production settings refuse to start without an answer-signing key (docs/signed-answers.md).
+        "TELEMETRY_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": pg.url,
         "REDIS_URL": redis.url,
