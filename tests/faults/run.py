@@ -79,6 +79,8 @@ def settings_env(workdir: Path, pg: Postgres, redis: Redis) -> dict[str, str]:
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "8",
         "GUNICORN_ACCESS_LOG": str(workdir / "access.log"),
+        # gunicorn's control socket defaults to one path in $HOME, shared with any other gunicorn.
+        "GUNICORN_CMD_ARGS": f"--control-socket {workdir / 'gunicorn.ctl'}",
         "DATABASE_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT),
         "DATABASE_STUCK_GRACE": str(STUCK_GRACE),
         "DATABASE_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
