@@ -23,9 +23,11 @@ def use_job_statement_timeout(**kwargs: Any) -> None:
 
     from telemetry_site.settings.base import database_session_options
 
+    web, job = (database_session_options(settings.DATABASE_STATEMENT_TIMEOUT),
+                database_session_options(settings.JOB_DATABASE_STATEMENT_TIMEOUT))
     settings.DATABASE_STATEMENT_TIMEOUT = settings.JOB_DATABASE_STATEMENT_TIMEOUT
     for alias in settings.DATABASES:
         options = settings.DATABASES[alias].get("OPTIONS", {})
         if "options" in options:
-            options["options"] = database_session_options(settings.JOB_DATABASE_STATEMENT_TIMEOUT)
+            options["options"] = options["options"].replace(web, job)
     connections.close_all()

@@ -121,14 +121,14 @@ else:
     # a statement after statement_timeout and a forgotten open transaction after
     # idle_in_transaction_session_timeout. A server that is stuck (stopped, not dead) enforces
     # nothing: apps/core/db_health.py cuts such a wait from this side.
-    DATABASES["default"]["OPTIONS"].update({
-        "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
-        "keepalives": 1,
-        "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
-        "keepalives_interval": 10,
-        "keepalives_count": 3,
-        "options": database_session_options(DATABASE_STATEMENT_TIMEOUT),
-    })
+    # Values given in DATABASE_URL's query string win; its own `options` come after ours, so they win too.
+    _options = DATABASES["default"]["OPTIONS"]
+    for _name, _value in {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), "keepalives": 1,
+                          "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
+                          "keepalives_interval": 10, "keepalives_count": 3}.items():
+        _options.setdefault(_name, _value)
+    _options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
+                                                 _options.get("options")]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
