@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install lint migrate fleet audit bench-ingest bench-jobs bench-dashboard
+.PHONY: run test test-faults install lint migrate fleet audit bench-ingest bench-jobs bench-dashboard
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -31,6 +31,11 @@ run: migrate
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The platform under faults (docs/operations.md): its own PostgreSQL and Redis on loopback ports
+# FAULTS_PORT_BASE..+2 (default 56610), gunicorn and Celery with production settings; about 3 minutes.
+test-faults: install
+	$(BIN)/python -m tests.faults.run
 
 lint: install
 	$(BIN)/ruff check .

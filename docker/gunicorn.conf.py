@@ -27,6 +27,11 @@ keepalive = 5
 # keep-alive connections (an SDK's pool, a proxy) one worker served 5 of 6 requests while another idled.
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# No client address (%(h)s), no Basic username (%(u)s: the ingest key), no query string (%(r)s,
+# %(q)s: `?key=`), no Referer (%(f)s: page URLs with addresses in them). Method, path, status,
+# bytes and milliseconds are what an operator needs; the proxy in front keeps addresses if policy allows.
+access_log_format = os.environ.get("GUNICORN_ACCESS_LOG_FORMAT",
+                                   '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"')
 # Recycle workers now and then (a guard against slow leaks), but not every few seconds under ingest
 # load: each restart boots Django again while its connections wait.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))

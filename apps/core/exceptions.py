@@ -1,12 +1,21 @@
 """One error shape for every JSON endpoint: {"code": ..., "message": ...} (plus details when useful)."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait when the database is unavailable (restart, failover, stuck).
+RETRY_AFTER_SECONDS = 30
+# What a driver raises when it cannot reach or hear the database: the request is not at fault.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 
 class ApiError(exceptions.APIException):
@@ -39,7 +48,16 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
+def unavailable_body() -> dict[str, Any]:
+    return error_body("unavailable", "The database is unavailable; nothing was changed. Retry later.")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        logger.warning("api: database unavailable: %s", exc)
+        set_rollback()
+        return Response(unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, ApiError):
         response = Response(error_body(exc.error_code, exc.message, exc.details), status=exc.status_code)
         for name, value in exc.extra_headers.items():

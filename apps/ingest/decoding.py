@@ -30,10 +30,10 @@ def too_large(limit: int) -> ApiError:
 
 def read_body(request: HttpRequest, *, limit: int) -> bytes:
     """The request body, decompressed, at most `limit` bytes."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
+    declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
-    raw = request.read(limit + 1)
+    raw = request.read(limit + 1) if declared else _read_unsized(request, limit=limit)
     if len(raw) > limit:
         raise too_large(limit)
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
@@ -46,6 +46,32 @@ def read_body(request: HttpRequest, *, limit: int) -> bytes:
     if compression and compression not in ("none", "base64"):
         raise ApiError(code="unsupported_encoding", message=f"compression={compression!r} is not supported.")
     return raw
+
+
+def _read_unsized(request: HttpRequest, *, limit: int) -> bytes:
+    """A body sent without Content-Length (Transfer-Encoding: chunked), at most `limit` + 1 bytes.
+
+    Django reads such a body as empty. A server that decodes the chunks and ends the stream at the
+    body's end (gunicorn) says so with `wsgi.input_terminated`; the body is then read from the
+    WSGI stream up to its end. A server that does not cannot be read safely (reading could wait for
+    the next request on the connection): 411.
+    """
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not chunked:
+        return b""
+    if not request.META.get("wsgi.input_terminated"):
+        raise ApiError(code="length_required", status_code=411,
+                       message="This server cannot read a chunked body: send Content-Length.")
+    stream = request.META["wsgi.input"]
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(limit + 1 - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def gunzip(raw: bytes, *, limit: int) -> bytes:

@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
+from apps.core.db_health import drop_if_closed_by_server
 from apps.ingest.writer import Stored, Write, overlap_keys, writes_store
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ class GroupCommitter:
         return group, later, stopping
 
     def _commit(self, group: list[_Job]) -> None:
+        drop_if_closed_by_server(connections["default"])
         try:
             results = self._store([job.write for job in group])
         except (OperationalError, InterfaceError) as exc:
@@ -177,9 +179,8 @@ class GroupCommitter:
         finally:
             # The writer's connection lives as long as the thread: reopen it after an error that
             # broke it, and when CONN_MAX_AGE says it is old, as a request's would be. No health
-            # check round trip before each group (CONN_HEALTH_CHECKS): a connection that broke
-            # while idle fails its group's first statement, that group answers 503 and the
-            # connection is replaced here, as the ingest middleware does for requests.
+            # check round trip before each group (CONN_HEALTH_CHECKS): one the server ended while
+            # idle is replaced before the group (drop_if_closed_by_server, as for requests).
             db = connections["default"]
             db.close_if_unusable_or_obsolete()
             db.health_check_done = True

@@ -7,17 +7,19 @@ middleware comes first in `settings.MIDDLEWARE`: for a path of the ingest URLcon
 view itself; every other path goes down the normal chain. (The ingest views never build absolute
 URLs, so skipping the Host check of CommonMiddleware exposes nothing.)
 
-It also skips Django's per-request connection health check (`CONN_HEALTH_CHECKS`: a `SELECT 1`
-round trip before the first query) for ingest. A connection that broke since the last request
-then fails the request's first statement: the view answers 503 with Retry-After, which SDKs
-retry, and Django discards the connection at the end of the request.
+It also replaces Django's per-request connection health check (`CONN_HEALTH_CHECKS`: a `SELECT 1`
+round trip before the first query, ≈ 0.4 ms) with `drop_if_closed_by_server`, one poll(2) of the
+idle connection's socket (≈ 0.02 ms): a connection the server ended (a database restart) is
+replaced before the request uses it, instead of failing the request with a 503.
 """
 
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
+
+from apps.core.db_health import drop_if_closed_by_server
 
 
 class IngestFastPathMiddleware:
@@ -31,5 +33,7 @@ class IngestFastPathMiddleware:
         except Resolver404:
             return self.get_response(request)
         request.resolver_match = match
-        connection.health_check_done = True
+        db = connections[DEFAULT_DB_ALIAS]  # one look-up: each `connection.x` goes through asgiref's Local
+        drop_if_closed_by_server(db)
+        db.health_check_done = True
         return match.func(request, *match.args, **match.kwargs)

@@ -112,6 +112,21 @@ TEMPLATES = [
     },
 ]
 
+# Seconds one statement may run in web processes (ingest, staff API, admin) and in Celery workers,
+# whose jobs scan whole days of events. telemetry_site/celery.py switches a worker to the job value.
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=15)
+JOB_DATABASE_STATEMENT_TIMEOUT = env.int("JOB_DATABASE_STATEMENT_TIMEOUT", default=480)
+# A statement that has waited this much longer than its timeout is on a stuck server: its
+# connection is cut (apps/core/db_health.py) and the request answers 503.
+DATABASE_STUCK_GRACE = env.int("DATABASE_STUCK_GRACE", default=5)
+
+
+def database_session_options(statement_timeout: int) -> str:
+    """libpq `options`: settings the server applies to every session of this process."""
+    idle = env.int("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=60)
+    return f"-c statement_timeout={statement_timeout * 1000} -c idle_in_transaction_session_timeout={idle * 1000}"
+
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE let web, worker and beat share the file without "database is locked".
@@ -124,14 +139,38 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    # Bounded waits (docs/operations.md): connecting gives up after connect_timeout; TCP keepalives
+    # notice a peer that vanished (host down, network cut) within about a minute; the server ends
+    # a statement after statement_timeout and a forgotten open transaction after
+    # idle_in_transaction_session_timeout. A server that is stuck (stopped, not dead) enforces
+    # nothing: apps/core/db_health.py cuts such a wait from this side.
+    # Values given in DATABASE_URL's query string win; its own `options` come after ours, so they win too.
+    _options = DATABASES["default"]["OPTIONS"]
+    for _name, _value in {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), "keepalives": 1,
+                          "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
+                          "keepalives_interval": 10, "keepalives_count": 3}.items():
+        _options.setdefault(_name, _value)
+    _options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
+                                                 _options.get("options")]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task whose worker died unannounced (SIGKILL, a lost host) comes back after this: sized to
+    # the longest task (CELERY_TASK_TIME_LIMIT) plus a margin, so a running task is never handed out twice.
+    # kombu looks for such tasks every unacked_restore_interval times unacked_restore_throttle seconds
+    # (10 times 10 by default): every 10 s here, one cheap sorted-set read. Socket timeouts keep a
+    # publish (the admin's "run selected tasks") from waiting forever on a Redis that hangs.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 5,
+        "socket_timeout": 30,
+        "socket_keepalive": True,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # kombu's filesystem transport: a broker that needs no server, shared by web, worker and beat.
@@ -150,11 +189,19 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
+# Jobs that survive kills (docs/operations.md): a task is acknowledged only when it has finished,
+# and a task whose pool process died (SIGKILL, out of memory) is handed back to the broker at once
+# instead of being acknowledged as failed. Every task is idempotent, so running one again is safe.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# On a lost broker connection, tasks already running are cancelled: their messages go back to the
+# queue anyway, and running them twice at once would only waste the database's time.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Hard limit below the broker's visibility timeout, so a task is never redelivered while it still runs.
-CELERY_TASK_TIME_LIMIT = 1800
-CELERY_TASK_SOFT_TIME_LIMIT = 1700
+# Hard limit below the broker's visibility timeout, so a task is never redelivered while it still
+# runs. The longest task is one chunk of a rollup backfill (apps/rollups/tasks.py) or a retention pass.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(60, CELERY_TASK_TIME_LIMIT // 10)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -266,7 +313,9 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # UTC time and logger name on every line: outages are read by lining logs up with each other.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

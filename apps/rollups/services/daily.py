@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Count
 
 from apps.core import sql
 from apps.events.models import Event
@@ -65,23 +66,33 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def rollups_build(*, days: Iterable[date], now: datetime, product_ids: list[int] | None = None,
-                  progress: Callable[[int], None] | None = None) -> int:
+                  progress: Callable[[int], None] | None = None, resume_from: datetime | None = None) -> int:
     """Recompute the rollup and breakdowns of each day for every product (or those given).
 
+    `resume_from`: when the backfill first started. A backfill run again after a kill skips the
+    days whose rollups were all computed since then, and continues where it was stopped.
     Returns the number of (product, day) rollups written.
     """
     products = Product.objects.order_by("pk")
     if product_ids is not None:
         products = products.filter(pk__in=product_ids)
     pks = list(products.values_list("pk", flat=True))
+    days = list(days)
+    done = _days_built_since(resume_from, days=days, product_ids=pks) if resume_from and pks else set()
     built = 0
     for day in days:
-        if pks:
+        if pks and day not in done:
             rollup_build_day(product_ids=pks, day=day, now=now)
             built += len(pks)
         if progress:
             progress(1)
     return built
+
+
+def _days_built_since(since: datetime, *, days: list[date], product_ids: list[int]) -> set[date]:
+    built = (DailyRollup.objects.filter(product_id__in=product_ids, day__in=days, computed_at__gte=since)
+             .values("day").annotate(products=Count("product_id")).filter(products=len(product_ids)))
+    return {row["day"] for row in built}
 
 
 def rollup_build_day(*, product_ids: list[int], day: date, now: datetime) -> None:
