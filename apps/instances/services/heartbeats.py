@@ -81,8 +81,9 @@ class InstanceState:
         Descriptive fields follow the heartbeats that move `last_seen` forward, so a delayed old
         ping cannot roll the version back; metrics of each kind of ping replace only that kind.
         A heartbeat newer than `last_seen` makes a new, stale or dead instance active, except
-        the very first one, which leaves a fresh instance `new`. This state's `version` moves to
-        the new one, so the caller can answer the instance with it.
+        the very first one, which leaves a fresh instance `new`; a fresh instance's second
+        heartbeat makes it active even when both arrive in one request. This state's `version`
+        and `status` move to the new ones, so the caller can answer the instance with them.
         """
         ordered = sorted(heartbeats, key=lambda hb: hb.timestamp)
         fresh = self.fresh
@@ -98,11 +99,14 @@ class InstanceState:
                 metrics = {**(metrics if metrics is not None else self.metrics or {}), **hb.metrics}
             license_pk = hb.license_pk or license_pk
         status, change = self.status, None
-        if not fresh and advancing and self.status in _REVIVED_BY_HEARTBEAT:
+        # The heartbeat that revives: the first one that advances, or for a fresh instance the second.
+        reviving = advancing[1:] if fresh else advancing
+        if reviving and self.status in _REVIVED_BY_HEARTBEAT:
             status = InstanceStatus.ACTIVE
-            change = (self.status, status, advancing[0].timestamp)
+            change = (self.status, status, reviving[0].timestamp)
         if described["version"]:
             self.version = described["version"]
+        self.status = status
         return InstanceUpdate(
             pk=self.pk,
             first_seen=ordered[0].timestamp if fresh else min(self.first_seen, ordered[0].timestamp),
