@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
+from apps.ingest.products import ProductChanged
 from apps.ingest.writer import Stored, Write, overlap_keys, writes_store
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,12 @@ _committer = GroupCommitter()
 
 
 def store(write: Write) -> Stored:
-    """Store one request's write: through the process's group commit when it is on, else directly."""
-    if settings.TELEMETRY_INGEST_GROUP_COMMIT:
-        return _committer.store(write)
-    return writes_store([write])[0]
+    """Store one request's write: through the process's group commit when it is on, else directly.
+
+    Raises `ProductChanged` when nothing was stored because the product changed since the write
+    was prepared (the caller prepares it again against the product as it is now).
+    """
+    stored = _committer.store(write) if settings.TELEMETRY_INGEST_GROUP_COMMIT else writes_store([write])[0]
+    if stored.product_changed:
+        raise ProductChanged(f"product {write.product_id} changed since the write was prepared")
+    return stored

@@ -7,6 +7,11 @@ NOTHING RETURNING: the dedupe) · licences upsert · one UPDATE for all heartbea
 (on PostgreSQL it also links the install runs that became new instances) · installations upsert
 · install → instance links (SQLite) · dropped counters. Nothing runs per event.
 
+Before them, one statement per transaction reads the change stamps of the products written
+(`products_change_stamps`): a write prepared against an older copy of its product (staff changed
+the key, the event mappings, the releases or the notices since this process cached it) stores
+nothing and is marked `product_changed`, and the view judges it again (apps/ingest/products.py).
+
 `writes_store` stores several requests in one transaction with those same statements, once per
 product (the group commit, apps/ingest/group_commit.py, hands it whatever has queued up). The
 requests of a group must not overlap (`overlap_keys`); each then gets exactly the counts it would
@@ -33,6 +38,7 @@ from apps.instances.services import (
     instances_lookup,
 )
 from apps.licenses.services import LicenseSeen, licenses_upsert
+from apps.products.selectors import products_change_stamps
 
 
 @dataclass(slots=True)
@@ -42,6 +48,7 @@ class Stored:
     dropped: int = 0  # records refused by the collection level or because the instance was erased
     instances: dict[str, InstanceState] = field(default_factory=dict)  # after this request
     erased: set[str] = field(default_factory=set)
+    product_changed: bool = False  # nothing stored: the write was prepared against an older product
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class Write:
     """One request's prepared envelopes (all of one product), waiting to be stored."""
 
     product_id: int
+    product_stamp: int  # the product's change stamp the envelopes were prepared with
     envelopes: Sequence[Envelope]
     now: datetime  # when the request arrived
 
@@ -70,17 +78,24 @@ def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
 
 
 def writes_store(writes: Sequence[Write]) -> list[Stored]:
-    """Store non-overlapping writes in one transaction; one `Stored` per write, in order."""
-    by_product: dict[int, list[Write]] = {}
-    for write in writes:
-        by_product.setdefault(write.product_id, []).append(write)
+    """Store non-overlapping writes in one transaction; one `Stored` per write, in order.
+
+    A write whose product changed since it was prepared is not stored (`Stored.product_changed`).
+    """
     outcomes: dict[int, _Outcome] = {}
     with transaction.atomic():
+        stamps = products_change_stamps(product_ids={write.product_id for write in writes})
+        current = [write for write in writes if stamps.get(write.product_id) == write.product_stamp]
+        by_product: dict[int, list[Write]] = {}
+        for write in current:
+            by_product.setdefault(write.product_id, []).append(write)
         for product_id, group in sorted(by_product.items()):  # one lock order across products
             outcomes[product_id] = _store_product(
                 product_id=product_id, envelopes=[e for write in group for e in write.envelopes],
                 now=max(write.now for write in group))
-    return [outcomes[write.product_id].stored(write.envelopes) for write in writes]
+    return [outcomes[write.product_id].stored(write.envelopes)
+            if stamps.get(write.product_id) == write.product_stamp else Stored(product_changed=True)
+            for write in writes]
 
 
 @dataclass(slots=True)

@@ -10,8 +10,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TELEMETRY_HASH_KEY = "test-hash-key"
 DEBUG = False
-# Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
-TELEMETRY_PRODUCT_CACHE_SECONDS = 0
+# Ingest: no product cache unless a test turns it on (a server process started by a test does,
+# through the environment, to check that staff changes reach a cached product at once).
+TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=0)
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 # A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:
