@@ -31,6 +31,7 @@ from apps.instances.services import (
     HeartbeatSeen,
     InstallStepSeen,
     InstanceState,
+    NewInstance,
     installations_record,
     instances_add_dropped,
     instances_apply_heartbeats,
@@ -168,9 +169,10 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
                       context=e.context, ip_hash=e.ip_hash, license_pk=licence_pks.get(e.license_id),
                       metrics={e.metrics_key: e.metrics} if e.metrics else None)
         for e in group]) for iid, group in by_instance.items()]
-    # An install run becomes the instance it installed: link by install id or by the installer's address.
-    links = []
-    for iid, state in fresh:
-        newest = max(by_instance[iid], key=lambda e: e.timestamp)
-        links.append((state.pk, next((e.install_id for e in by_instance[iid] if e.install_id), ""), newest.ip_hash))
+    # A new instance is the evidence that links the install run it came from (installations_link).
+    links = [NewInstance(pk=state.pk, first_seen=min(e.timestamp for e in by_instance[iid]),
+                         install_id=next((e.install_id for e in by_instance[iid] if e.install_id), ""),
+                         ip_hash=next((e.ip_hash for e in sorted(by_instance[iid], key=lambda e: e.timestamp,
+                                                                 reverse=True) if e.ip_hash), ""))
+             for iid, state in fresh]
     instances_apply_heartbeats(updates=updates, now=now, product_id=product_id, install_links=links)

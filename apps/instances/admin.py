@@ -168,14 +168,15 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(Installation)
 class InstallationAdmin(admin.ModelAdmin):
-    list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link", "error")
+    list_display = ("short_install_id", "product", "status", "os", "started", "finished", "instance_link",
+                    "link_reason", "error")
     list_display_links = ("short_install_id",)
-    list_filter = ("product", "status", recent_filter("started_at", "started"), "os")
+    list_filter = ("product", "status", recent_filter("started_at", "started"), "os", "link_reason")
     search_fields = ("install_id__exact",)
     search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
     readonly_fields = ("product", "install_id", "status", "os", "started_at", "finished_at", "last_seen",
-                       "error", "ip_hash", "instance", "created_at", "updated_at")
+                       "error", "ip_hash", "instance", "link_reason", "created_at", "updated_at")
     paginator = NoCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

@@ -57,7 +57,7 @@ class Product(TimestampedModel):
     report_recipients = models.TextField(blank=True, help_text="Staff e-mail addresses for reports, one per line.")
     # Bumped by the database on every change to the product, its releases or its notices
     # (apps/products/stamp.py); ingest compares it with what its cache was built from.
-    change_stamp = models.BigIntegerField(default=0, editable=False)
+    change_stamp = models.BigIntegerField(db_default=0, editable=False)
 
     class Meta:
         ordering = ["slug"]

@@ -55,6 +55,25 @@ _SQLITE = [
 ]
 
 
+_REMOVE = {
+    "postgresql": ["DROP TRIGGER IF EXISTS products_product_stamp ON products_product",
+                   "DROP TRIGGER IF EXISTS products_release_stamp ON products_release",
+                   "DROP TRIGGER IF EXISTS products_notice_stamp ON products_notice",
+                   "DROP FUNCTION IF EXISTS products_product_stamp()",
+                   "DROP FUNCTION IF EXISTS products_child_stamp()"],
+    "sqlite": ["DROP TRIGGER IF EXISTS products_product_stamp",
+               *(f"DROP TRIGGER IF EXISTS {table}_stamp_{event}" for table in ("products_release", "products_notice")
+                 for event in ("insert", "update", "delete"))],
+}
+
+
+def stamp_triggers_remove(connection: Any) -> None:
+    """Drop the triggers (migrating back past the stamp)."""
+    with connection.cursor() as cursor:
+        for statement in _REMOVE.get(connection.vendor, []):
+            cursor.execute(statement)
+
+
 def stamp_triggers_install(connection: Any) -> None:
     """Create (or re-create) the triggers that bump the stamp, on this connection's database."""
     statements = {"postgresql": _POSTGRES, "sqlite": _SQLITE}.get(connection.vendor)

@@ -11,7 +11,7 @@ from .heartbeats import (
     instances_lock_or_create,
     instances_lookup,
 )
-from .installations import InstallStepSeen, installations_link, installations_record
+from .installations import InstallStepSeen, NewInstance, installations_link, installations_record
 from .staleness import HeartbeatCheck, instances_check_heartbeats
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "InstallStepSeen",
     "InstanceState",
     "InstanceUpdate",
+    "NewInstance",
     "installations_link",
     "installations_record",
     "instance_erase",

@@ -18,7 +18,7 @@ from typing import Any
 from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
-from apps.instances.services.installations import installations_link, installations_link_cte
+from apps.instances.services.installations import NewInstance, installations_link, installations_link_cte
 
 _REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
 # More new instances than this in one group (a bulk import) link in statements of their own.
@@ -191,10 +191,10 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
 
 
 def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime, product_id: int,
-                               install_links: Sequence[tuple[int, str, str]] = ()) -> None:
+                               install_links: Sequence[NewInstance] = ()) -> None:
     """Write the planned states of many instances in one statement, plus their status changes.
 
-    `install_links`: `installations_link`'s links for the instances first seen now. PostgreSQL
+    `install_links`: the instances first seen now, for `installations_link`. PostgreSQL
     runs them as a data-modifying WITH entry of the same statement (one round trip fewer per
     group of new instances); SQLite, or a group of very many, in statements of their own.
     """
@@ -215,7 +215,7 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
              u.context, u.ip_hash, sql.json_param(u.metrics), u.license_pk, u.added)
             for u in chunk])
         if together and number == 0:
-            linked, linked_params = installations_link_cte("linked", product_id=product_id, links=install_links,
+            linked, linked_params = installations_link_cte("linked", product_id=product_id, instances=install_links,
                                                            now=now)
             cte, params = f"{cte}, {linked}", [*params, *linked_params]
         statement = f"""
@@ -234,7 +234,7 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
         with sql.cursor() as cursor:
             cursor.execute(statement, [*params, sql.dt_param(now)])
     if install_links and not together:
-        installations_link(product_id=product_id, links=install_links, now=now)
+        installations_link(product_id=product_id, instances=install_links, now=now)
     changes = [StatusChange(instance_id=u.pk, old=u.status_change[0], new=u.status_change[1], at=u.status_change[2])
                for u in updates if u.status_change]
     if changes:

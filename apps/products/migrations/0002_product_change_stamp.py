@@ -2,11 +2,15 @@ from typing import Any
 
 from django.db import migrations, models
 
-from apps.products.stamp import stamp_triggers_install
+from apps.products.stamp import stamp_triggers_install, stamp_triggers_remove
 
 
 def install(apps: Any, schema_editor: Any) -> None:
     stamp_triggers_install(schema_editor.connection)
+
+
+def remove(apps: Any, schema_editor: Any) -> None:
+    stamp_triggers_remove(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
@@ -19,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="product",
             name="change_stamp",
-            field=models.BigIntegerField(default=0, editable=False),
+            field=models.BigIntegerField(db_default=0, editable=False),
         ),
-        migrations.RunPython(install, migrations.RunPython.noop),
+        migrations.RunPython(install, remove),
     ]
