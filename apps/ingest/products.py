@@ -3,10 +3,10 @@
 Every ping names its product by key; looking it up (with its notices and latest version) on
 each request would cost more than storing the ping. So each process caches it, together with
 the product's change stamp (apps/products/stamp.py: the database bumps it on every change to
-the product, its releases or its notices). The writer reads the stamps inside its transaction,
-in one statement per group of requests (`writer.writes_store`); a request judged by an entry
-older than the stamp stores nothing and raises `ProductChanged`, and the view judges it again
-against the product as it is now: new event mappings, latest version and notices take effect on
+the product, its releases or its notices). The writer reads the stamp inside its transaction,
+with the statement that locks the heartbeats' instances (`writer.writes_store`); a request
+judged by an entry older than the stamp stores nothing and raises `ProductChanged`, and the
+view judges it again against the product as it is now: new event mappings, latest version and notices take effect on
 the next ping in every process, and a rotated-out key is refused at once. Entries also expire
 after `TELEMETRY_PRODUCT_CACHE_SECONDS` (unknown keys are cached that long too). Deliberately
 not Django's cache: that may be Redis, and Redis is never on the ingest path.

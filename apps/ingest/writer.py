@@ -7,10 +7,12 @@ NOTHING RETURNING: the dedupe) · licences upsert · one UPDATE for all heartbea
 (on PostgreSQL it also links the install runs that became new instances) · installations upsert
 · install → instance links (SQLite) · dropped counters. Nothing runs per event.
 
-Before them, one statement per transaction reads the change stamps of the products written
-(`products_change_stamps`): a write prepared against an older copy of its product (staff changed
-the key, the event mappings, the releases or the notices since this process cached it) stores
-nothing and is marked `product_changed`, and the view judges it again (apps/ingest/products.py).
+The first statement for a product also reads its change stamp (the instances upsert returns it;
+without heartbeats, `products_change_stamps`): a write prepared against an older copy of its
+product (staff changed the key, the event mappings, the releases or the notices since this
+process cached it) raises `ProductChanged`, which rolls the transaction back; the group commit
+then stores each write of the group alone, and the view prepares the changed one again against
+the product as it is now (apps/ingest/products.py).
 
 `writes_store` stores several requests in one transaction with those same statements, once per
 product (the group commit, apps/ingest/group_commit.py, hands it whatever has queued up). The
@@ -27,6 +29,7 @@ from django.db import transaction
 from apps.events.services import EventRow, events_insert
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
 from apps.ingest.pipeline import apply_collection
+from apps.ingest.products import ProductChanged
 from apps.instances.services import (
     HeartbeatSeen,
     InstallStepSeen,
@@ -49,7 +52,6 @@ class Stored:
     dropped: int = 0  # records refused by the collection level or because the instance was erased
     instances: dict[str, InstanceState] = field(default_factory=dict)  # after this request
     erased: set[str] = field(default_factory=set)
-    product_changed: bool = False  # nothing stored: the write was prepared against an older product
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +83,19 @@ def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
 def writes_store(writes: Sequence[Write]) -> list[Stored]:
     """Store non-overlapping writes in one transaction; one `Stored` per write, in order.
 
-    A write whose product changed since it was prepared is not stored (`Stored.product_changed`).
+    Raises `ProductChanged`, storing nothing, when a write was prepared against an older copy of
+    its product than the database holds.
     """
+    by_product: dict[int, list[Write]] = {}
+    for write in writes:
+        by_product.setdefault(write.product_id, []).append(write)
     outcomes: dict[int, _Outcome] = {}
     with transaction.atomic():
-        stamps = products_change_stamps(product_ids={write.product_id for write in writes})
-        current = [write for write in writes if stamps.get(write.product_id) == write.product_stamp]
-        by_product: dict[int, list[Write]] = {}
-        for write in current:
-            by_product.setdefault(write.product_id, []).append(write)
         for product_id, group in sorted(by_product.items()):  # one lock order across products
             outcomes[product_id] = _store_product(
-                product_id=product_id, envelopes=[e for write in group for e in write.envelopes],
-                now=max(write.now for write in group))
-    return [outcomes[write.product_id].stored(write.envelopes)
-            if stamps.get(write.product_id) == write.product_stamp else Stored(product_changed=True)
-            for write in writes]
+                product_id=product_id, stamps={write.product_stamp for write in group},
+                envelopes=[e for write in group for e in write.envelopes], now=max(write.now for write in group))
+    return [outcomes[write.product_id].stored(write.envelopes) for write in writes]
 
 
 @dataclass(slots=True)
@@ -120,13 +119,18 @@ class _Outcome:
         return out
 
 
-def _store_product(*, product_id: int, envelopes: Sequence[Envelope], now: datetime) -> _Outcome:
+def _store_product(*, product_id: int, stamps: set[int], envelopes: Sequence[Envelope],
+                   now: datetime) -> _Outcome:
     first_seen: dict[str, datetime] = {}
     for envelope in envelopes:
         if envelope.kind == HEARTBEAT:
             seen = first_seen.get(envelope.instance_id)
             first_seen[envelope.instance_id] = min(seen, envelope.timestamp) if seen else envelope.timestamp
-    states = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
+    states, stamp = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
+    if stamp is None:  # no heartbeat row: read the stamp on its own
+        stamp = products_change_stamps(product_ids=[product_id]).get(product_id)
+    if stamps != {stamp}:
+        raise ProductChanged(f"product {product_id} changed since a write of the group was prepared")
     erased = set(first_seen) - states.keys()
     named = {e.instance_id for e in envelopes if e.kind != HEARTBEAT and e.instance_id} - states.keys() - erased
     found, erased_named = instances_lookup(product_id=product_id, instance_ids=named)

@@ -4,7 +4,10 @@ Here in one process, with the cache on (the suite otherwise runs without it), di
 through the group commit; `test_staff_changes_processes.py` does it across two processes.
 """
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +19,7 @@ from django.utils import timezone
 
 from apps.events.models import Event
 from apps.ingest import group_commit, pipeline, protocols
-from apps.ingest.products import clear_product_cache, product_for_key
+from apps.ingest.products import ProductChanged, clear_product_cache, product_for_key
 from apps.ingest.writer import Write, writes_store
 from apps.instances.models import Instance
 from apps.instances.services import instances_set_collection
@@ -97,33 +100,65 @@ def test_every_change_is_seen_through_the_group_commit(post: Post, appsmith: Pro
 
 
 @pytest.mark.django_db
-def test_a_cached_product_costs_one_stamp_read_per_write(post: Post, appsmith: Product, clock: Any) -> None:
+def test_a_heartbeat_reads_the_stamp_in_a_statement_it_makes_anyway(post: Post, appsmith: Product,
+                                                                     clock: Any) -> None:
     ping(post, appsmith)
     with CaptureQueriesContext(connection) as queries:
         ping(post, appsmith, instance="i-2")
     product_reads = [q["sql"] for q in queries if "products_product" in q["sql"]]
-    assert len(product_reads) == 2  # the stamp, and the product lock the event insert takes
-    assert "change_stamp" in product_reads[0]
+    assert len(product_reads) == 2  # the instances upsert (the stamp), and the event insert (its product lock)
+    assert "change_stamp" in product_reads[0] and "instances_instance" in product_reads[0]
+
+
+def prepared(product: Product, instance: str, kind: str = "heartbeat") -> Write:
+    info = product_for_key(product.ingest_key)
+    assert info is not None
+    body = {"type": kind, "instance_id": instance, "message_id": instance, "event": "clicked"}
+    parsed = protocols.parse("native", body, rules=info.rules)
+    ready = pipeline.prepare(parsed, received_at=NOW, request_ip="")
+    return Write(product_id=info.pk, product_stamp=info.stamp, envelopes=ready.envelopes, now=NOW)
 
 
 @pytest.mark.django_db
-def test_only_the_writes_of_a_changed_product_are_turned_away(appsmith: Product, hasura: Product) -> None:
-    def write(product: Product, instance: str) -> Write:
-        info = product_for_key(product.ingest_key)
-        assert info is not None
-        parsed = protocols.parse("native", {"type": "heartbeat", "instance_id": instance, "message_id": instance},
-                                 rules=info.rules)
-        prepared = pipeline.prepare(parsed, received_at=NOW, request_ip="")
-        return Write(product_id=info.pk, product_stamp=info.stamp, envelopes=prepared.envelopes, now=NOW)
-
-    stale = write(appsmith, "a-1")
+@pytest.mark.parametrize("kind", ["heartbeat", "event"])
+def test_a_write_prepared_against_an_older_product_stores_nothing(appsmith: Product, hasura: Product,
+                                                                  kind: str) -> None:
+    stale = prepared(appsmith, "a-1", kind)
     Release.objects.create(product=appsmith, version="9.9")
     clear_product_cache()  # loaded again: the stamp moved
-    current, other = write(appsmith, "a-2"), write(hasura, "h-1")
+    current, other = prepared(appsmith, "a-2", kind), prepared(hasura, "h-1", kind)
 
-    results = writes_store([stale, current, other])
+    with pytest.raises(ProductChanged):
+        writes_store([stale, current, other])
+    assert not Event.objects.exists()
+    assert [r.accepted for r in writes_store([current, other])] == [1, 1]
 
-    assert [(r.product_changed, r.accepted) for r in results] == [(True, 0), (False, 1), (False, 1)]
+
+@pytest.mark.django_db(transaction=True)
+def test_the_group_commit_stores_the_others_and_hands_back_the_change(appsmith: Product, hasura: Product) -> None:
+    stale = prepared(appsmith, "a-1")
+    Product.objects.filter(pk=appsmith.pk).update(latest_version="v3")
+    clear_product_cache()
+    writes = [stale, prepared(appsmith, "a-2"), prepared(hasura, "h-1")]
+    committer = group_commit.GroupCommitter()
+    gate = threading.Event()
+    real = committer._store
+
+    def held(batch: Any) -> Any:  # the first group waits until all three are queued, so they form one group
+        gate.wait(10)
+        return real(batch)
+
+    committer._store = held
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            futures = [pool.submit(committer.store, write) for write in writes]
+            time.sleep(0.3)
+            gate.set()
+            outcomes = [future.exception(30) or future.result().accepted for future in futures]
+    finally:
+        gate.set()
+        committer.stop()
+    assert isinstance(outcomes[0], ProductChanged) and outcomes[1:] == [1, 1]
     assert sorted(Event.objects.values_list("message_id", flat=True)) == ["a-2", "h-1"]
 
 

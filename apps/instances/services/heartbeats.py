@@ -19,6 +19,7 @@ from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
 from apps.instances.services.installations import NewInstance, installations_link, installations_link_cte
+from apps.products.models import Product
 
 _REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
 # More new instances than this in one group (a bulk import) link in statements of their own.
@@ -125,15 +126,19 @@ def _state(row: Sequence[Any], *, with_metrics: bool) -> InstanceState:
 
 
 def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, datetime],
-                             now: datetime) -> dict[str, InstanceState]:
+                             now: datetime) -> tuple[dict[str, InstanceState], int | None]:
     """Create missing instances (status `new`) and lock existing ones, in one upsert.
 
     `first_seen` maps each instance id to its earliest heartbeat in the request. Erased ids are
     filtered out by the insert itself and are simply absent from the result. The no-op
     `DO UPDATE` is there so RETURNING also yields (and locks) the rows that already existed.
+
+    Also returns the product's change stamp as the statement saw it (None when no row came
+    back): the ingest writer checks its cached product against it without a statement of its
+    own (apps/ingest/products.py).
     """
     if not first_seen:
-        return {}
+        return {}, None
     t = sql.table(Instance)
     erased = sql.table(ErasedInstance)
     ts = sql.cast("v.ts", "timestamptz")
@@ -152,13 +157,14 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
             FROM v
             WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
             ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
-            RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics"""
+            RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics,
+                      (SELECT change_stamp FROM {sql.table(Product)} WHERE id = %s)"""
         params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
-                   product_id]
+                   product_id, product_id]
         with sql.cursor() as cursor:
             cursor.execute(statement, params)
             rows += cursor.fetchall()
-    return {row[1]: _state(row, with_metrics=True) for row in rows}
+    return {row[1]: _state(row, with_metrics=True) for row in rows}, (rows[0][9] if rows else None)
 
 
 def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[dict[str, InstanceState], set[str]]:
