@@ -119,10 +119,11 @@ class Installation(TimestampedModel):
                                                  "within a day"
         ALIVE_BEFORE = "alive_before", "Not linked: the run failed, and the instance that reported its install " \
                                        "id was alive before the run started"
+        UNCHECKED = "unchecked", "Linked before links needed evidence (by install id, or by address alone)"
 
     instance = models.ForeignKey(Instance, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="installations")
-    link_reason = models.CharField(max_length=32, choices=Link.choices, blank=True, default=Link.NONE,
+    link_reason = models.CharField(max_length=32, choices=Link.choices, blank=True, default=Link.NONE, db_default="",
                                    help_text="Why the run is linked to its instance, or why not.")
 
     class Meta:

@@ -111,3 +111,14 @@ def test_a_run_linked_by_install_id_still_counts_at_its_address(link, product: P
     link(("third", "by-id-2", "hash-z", NOW - H))
     link(("fourth", "", "hash-b", NOW - H))
     assert links(product)["run-3"] == (None, Link.SEVERAL_RUNS)
+
+
+@pytest.mark.django_db
+def test_links_made_before_evidence_was_needed_are_left_alone(link, product: Product) -> None:
+    earlier = Instance.objects.create(product=product, instance_id="earlier", first_seen=NOW - 5 * H,
+                                      last_seen=NOW - 5 * H)
+    for reason in (Link.UNCHECKED, Link.NONE):  # marked by the migration, or a row it has not seen
+        run(product, f"old-{reason or 'none'}", ip_hash="hash-a")
+        Installation.objects.filter(install_id=f"old-{reason or 'none'}").update(instance=earlier, link_reason=reason)
+    link(("newcomer", "", "hash-a", NOW - H))
+    assert links(product) == {"old-unchecked": ("earlier", Link.UNCHECKED), "old-none": ("earlier", Link.NONE)}

@@ -173,7 +173,8 @@ def _decisions(prefix: str, *, product_id: int, instances: Sequence[NewInstance]
                    (SELECT COUNT(*) FROM {prefix}_new o WHERE o.ip_hash = c.ip_hash) AS crowd,
                    (SELECT COUNT(*) FROM {prefix}_near o WHERE o.pk = c.pk) AS runs
             FROM {prefix}_near c
-            WHERE c.was = '{_Link.NONE}' OR (c.was = '{_Link.ADDRESS}' AND c.linked IS NOT NULL)),
+            WHERE (c.was = '{_Link.NONE}' AND c.linked IS NULL)
+               OR (c.was = '{_Link.ADDRESS}' AND c.linked IS NOT NULL)),
         {prefix}_by_address AS (
             SELECT run_id, CASE WHEN linked IS NULL AND crowd = 1 AND runs = 1 THEN pk END AS instance_pk,
                    CASE WHEN linked IS NOT NULL OR crowd > 1 THEN '{_Link.SEVERAL_INSTANCES}'
