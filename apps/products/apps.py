@@ -6,11 +6,12 @@ from django.db.models.signals import post_migrate
 
 
 def _reinstall_stamp_triggers(*, using: str = "default", **kwargs: Any) -> None:
-    # SQLite loses a table's triggers whenever a migration rebuilds the table.
+    # SQLite loses a table's triggers whenever a migration rebuilds the table (PostgreSQL never
+    # does, and re-creating them there would lock the products table on every deploy).
     from apps.products.stamp import stamp_triggers_install
 
     connection = connections[using]
-    if "products_product" in connection.introspection.table_names():  # not after `migrate products zero`
+    if connection.vendor == "sqlite" and "products_product" in connection.introspection.table_names():
         stamp_triggers_install(connection)
 
 

@@ -5,7 +5,7 @@ transaction (apps/ingest/products.py), so a staff change takes effect on the nex
 server process.
 
 Triggers rather than bumps in Python: no save path can forget one. The two databases spell
-triggers differently, so each has its own statements here; both are idempotent, and
+triggers differently, so each has its own statements here; both are idempotent, and on SQLite
 `stamp_triggers_install` runs after every `migrate` too, because SQLite drops a table's
 triggers when a migration rebuilds the table.
 """

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.products.apps import _reinstall_stamp_triggers
 from apps.products.models import Notice, Product, Release
 from apps.products.services import product_rotate_ingest_key
+from apps.products.stamp import stamp_triggers_install
 
 
 def stamp(product: Product) -> int:
@@ -61,8 +62,20 @@ def test_a_save_that_writes_back_an_old_stamp_still_moves_it(product: Product) -
 
 @pytest.mark.django_db
 def test_reinstalling_the_triggers_is_harmless(product: Product) -> None:
+    stamp_triggers_install(connection)
     _reinstall_stamp_triggers(using=connection.alias)
     _reinstall_stamp_triggers(using=connection.alias)
     before = stamp(product)
     Release.objects.create(product=product, version="1.0")
     assert stamp(product) == before + 1  # one trigger per table, not two
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite rebuilds tables; PostgreSQL keeps triggers")
+def test_triggers_come_back_after_sqlite_rebuilds_the_table(product: Product) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER products_release_stamp_insert")  # what a table rebuild does
+    _reinstall_stamp_triggers(using=connection.alias)  # run by every `migrate`
+    before = stamp(product)
+    Release.objects.create(product=product, version="1.0")
+    assert stamp(product) == before + 1
