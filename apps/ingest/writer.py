@@ -32,9 +32,9 @@ from apps.ingest.pipeline import apply_collection
 from apps.ingest.products import ProductChanged
 from apps.instances.services import (
     HeartbeatSeen,
+    InstallEvidence,
     InstallStepSeen,
     InstanceState,
-    NewInstance,
     installations_record,
     instances_add_dropped,
     instances_apply_heartbeats,
@@ -167,16 +167,27 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
     by_instance: dict[str, list[Envelope]] = {}
     for e in heartbeats:
         by_instance.setdefault(e.instance_id, []).append(e)
-    fresh = [(iid, states[iid]) for iid in by_instance if states[iid].fresh]
+    links = [one for iid, group in by_instance.items() for one in _install_evidence(states[iid], group)]
     updates = [states[iid].plan([
         HeartbeatSeen(timestamp=e.timestamp, version=e.version, edition=e.edition, os=e.os, arch=e.arch,
                       context=e.context, ip_hash=e.ip_hash, license_pk=licence_pks.get(e.license_id),
                       metrics={e.metrics_key: e.metrics} if e.metrics else None)
         for e in group]) for iid, group in by_instance.items()]
-    # A new instance is the evidence that links the install run it came from (installations_link).
-    links = [NewInstance(pk=state.pk, first_seen=min(e.timestamp for e in by_instance[iid]),
-                         install_id=next((e.install_id for e in by_instance[iid] if e.install_id), ""),
-                         ip_hash=next((e.ip_hash for e in sorted(by_instance[iid], key=lambda e: e.timestamp,
-                                                                 reverse=True) if e.ip_hash), ""))
-             for iid, state in fresh]
     instances_apply_heartbeats(updates=updates, now=now, product_id=product_id, install_links=links)
+
+
+def _install_evidence(state: InstanceState, heartbeats: list[Envelope]) -> list[InstallEvidence]:
+    """What an instance's new heartbeats say about the install runs it came from (installations_link).
+
+    A new instance is evidence by the install ids it carried, else by its address (counted once);
+    one already known only by install ids its heartbeats carry (a re-install), judged against
+    when it was first seen.
+    """
+    install_ids = sorted({e.install_id for e in heartbeats if e.install_id})
+    if not state.fresh:
+        return [InstallEvidence(pk=state.pk, first_seen=state.first_seen, install_id=i) for i in install_ids]
+    address = next((e.ip_hash for e in sorted(heartbeats, key=lambda e: e.timestamp, reverse=True) if e.ip_hash), "")
+    first_seen = min(e.timestamp for e in heartbeats)
+    return [InstallEvidence(pk=state.pk, first_seen=first_seen, install_id=install_id,
+                            ip_hash=address if n == 0 else "")
+            for n, install_id in enumerate(install_ids or [""])]

@@ -61,3 +61,20 @@ def test_one_run_and_one_new_instance_from_an_address_link(post: Post, appsmith:
          remote_addr=SHARED)
     run = Installation.objects.get()
     assert (run.instance.instance_id, run.link_reason) == ("server", "address")
+
+
+@pytest.mark.django_db
+def test_a_known_instance_reporting_a_reinstall_links_it_unless_the_run_failed(post: Post, appsmith: Product,
+                                                                               clock) -> None:
+    key = appsmith.ingest_key
+    post("/api/v1/ingest", heartbeat("veteran", "2024-01-01T12:00:00Z", "v-1"), key=key)
+    post("/api/v1/ingest", {"batch": [step("upgrade", "started", "2024-01-10T10:00:00Z"),
+                                      step("upgrade", "succeeded", "2024-01-10T10:05:00Z"),
+                                      step("broken", "started", "2024-01-10T10:00:00Z"),
+                                      step("broken", "failed", "2024-01-10T10:05:00Z")]}, key=key)
+    post("/api/v1/ingest", {"batch": [heartbeat("veteran", "2024-01-10T10:10:00Z", "v-2", install_id="upgrade"),
+                                      heartbeat("veteran", "2024-01-10T10:20:00Z", "v-3", install_id="broken")]},
+         key=key)
+    runs = {run.install_id: (run.instance.instance_id if run.instance else None, run.link_reason)
+            for run in Installation.objects.select_related("instance")}
+    assert runs == {"upgrade": ("veteran", "install_id"), "broken": (None, "alive_before")}

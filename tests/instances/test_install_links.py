@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from apps.instances.models import Installation, Instance
-from apps.instances.services import HeartbeatSeen, InstanceState, NewInstance, instances_apply_heartbeats
+from apps.instances.services import HeartbeatSeen, InstallEvidence, InstanceState, instances_apply_heartbeats
 from apps.instances.services import heartbeats as heartbeat_services
 from apps.products.models import Product
 
@@ -33,7 +33,7 @@ def link(request: pytest.FixtureRequest, product: Product, monkeypatch: pytest.M
             state = InstanceState(pk=instance.pk, instance_id=name, collection="full", status="new", first_seen=seen,
                                   last_seen=seen, heartbeat_count=0, version="")
             updates.append(state.plan([HeartbeatSeen(timestamp=seen, version="1.0", ip_hash=ip_hash)]))
-            links.append(NewInstance(pk=instance.pk, first_seen=seen, install_id=install_id, ip_hash=ip_hash))
+            links.append(InstallEvidence(pk=instance.pk, first_seen=seen, install_id=install_id, ip_hash=ip_hash))
         instances_apply_heartbeats(updates=updates, now=NOW, product_id=product.pk, install_links=links)
         assert set(Instance.objects.filter(pk__in=[i.pk for i in instances.values()])
                    .values_list("heartbeat_count", flat=True)) == {1}

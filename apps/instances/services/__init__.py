@@ -11,16 +11,16 @@ from .heartbeats import (
     instances_lock_or_create,
     instances_lookup,
 )
-from .installations import InstallStepSeen, NewInstance, installations_link, installations_record
+from .installations import InstallEvidence, InstallStepSeen, installations_link, installations_record
 from .staleness import HeartbeatCheck, instances_check_heartbeats
 
 __all__ = [
     "HeartbeatCheck",
     "HeartbeatSeen",
+    "InstallEvidence",
     "InstallStepSeen",
     "InstanceState",
     "InstanceUpdate",
-    "NewInstance",
     "installations_link",
     "installations_record",
     "instance_erase",

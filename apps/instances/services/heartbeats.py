@@ -18,7 +18,7 @@ from typing import Any
 from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
-from apps.instances.services.installations import NewInstance, installations_link, installations_link_cte
+from apps.instances.services.installations import InstallEvidence, installations_link, installations_link_cte
 from apps.products.models import Product
 
 _REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
@@ -197,10 +197,10 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
 
 
 def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime, product_id: int,
-                               install_links: Sequence[NewInstance] = ()) -> None:
+                               install_links: Sequence[InstallEvidence] = ()) -> None:
     """Write the planned states of many instances in one statement, plus their status changes.
 
-    `install_links`: the instances first seen now, for `installations_link`. PostgreSQL
+    `install_links`: what the heartbeats say about install runs, for `installations_link`. PostgreSQL
     runs them as a data-modifying WITH entry of the same statement (one round trip fewer per
     group of new instances); SQLite, or a group of very many, in statements of their own.
     """

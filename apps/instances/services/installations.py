@@ -105,20 +105,24 @@ _Link = Installation.Link
 
 
 @dataclass(frozen=True, slots=True)
-class NewInstance:
-    """An instance first seen in this request, as evidence for the install run it may have come from."""
+class InstallEvidence:
+    """An instance's heartbeats as evidence for the install run it came from.
+
+    A new instance brings its install id, if it carried one, or else its address; an instance
+    seen before only ever an install id (a re-install), never an address.
+    """
 
     pk: int
-    first_seen: datetime  # its earliest heartbeat
+    first_seen: datetime  # its earliest heartbeat ever
     install_id: str = ""  # the install id its heartbeat carried
     ip_hash: str = ""  # the keyed hash of the address it reported from
 
 
-def installations_link(*, product_id: int, instances: Sequence[NewInstance], now: datetime) -> None:
-    """Link install runs to the new instances they became, on evidence only, and record why or why not.
+def installations_link(*, product_id: int, instances: Sequence[InstallEvidence], now: datetime) -> None:
+    """Link install runs to the instances they became, on evidence only, and record why or why not.
 
-    - By install id: a run whose id a new instance's heartbeat carried is that instance's; but
-      a failed run never goes to an instance alive before the run started (`alive_before`).
+    - By install id: a run whose id an instance's heartbeat carried is that instance's; but a
+      failed run never goes to an instance alive before the run started (`alive_before`).
     - By address (an instance that carried no install id): a run from the instance's keyed
       address whose window (its start to a day after its last step) holds the instance's first
       heartbeat, when it is the only such run, linked or not (else `several_runs`), and the
@@ -135,7 +139,7 @@ def installations_link(*, product_id: int, instances: Sequence[NewInstance], now
             cursor.execute(f"WITH {decisions} {update}", [*params, *update_params])
 
 
-def installations_link_cte(name: str, *, product_id: int, instances: Sequence[NewInstance],
+def installations_link_cte(name: str, *, product_id: int, instances: Sequence[InstallEvidence],
                            now: datetime) -> tuple[str, list[Any]]:
     """PostgreSQL only: `installations_link` as entries of a WITH clause (the last one named `name`).
 
@@ -148,7 +152,7 @@ def installations_link_cte(name: str, *, product_id: int, instances: Sequence[Ne
     return f"{decisions}, {name} AS ({update} RETURNING 1)", [*params, *update_params]
 
 
-def _decisions(prefix: str, *, product_id: int, instances: Sequence[NewInstance]) -> tuple[str, list[Any]]:
+def _decisions(prefix: str, *, product_id: int, instances: Sequence[InstallEvidence]) -> tuple[str, list[Any]]:
     """WITH entries ending in `<prefix>_decision(run_id, instance_pk, reason)`: what to write on which run."""
     t = sql.table(Installation)
     new, params = sql.rows_cte(f"{prefix}_new", (("pk", "bigint"), ("install_id", "text"), ("ip_hash", "text"),
