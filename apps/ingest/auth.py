@@ -53,11 +53,11 @@ def key_from_body(body: Any) -> str:
     return ""
 
 
-def authenticate(key: str) -> ProductInfo:
+def authenticate(key: str, *, fresh: bool = False) -> ProductInfo:
     if not key:
         raise ApiError(code="missing_key", status_code=401,
                        message="No ingest key: send it as the Basic username, X-Telemetry-Key, ?key= or in the body.")
-    product = product_for_key(key)
+    product = product_for_key(key, fresh=fresh)
     if product is None:
         raise ApiError(code="unknown_key", message="This ingest key belongs to no product.", status_code=401)
     return product

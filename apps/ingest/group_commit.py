@@ -14,7 +14,9 @@ written at once, and the requests that arrive while a commit is in flight form t
   gets the counts and answer it would have got alone.
 - When a group's transaction fails, the database being unavailable fails every request of it
   (they answer 503 and are retried by their senders); any other error retries each request alone,
-  so one bad request cannot fail the others.
+  so one bad request cannot fail the others. A request prepared against a product staff changed
+  meanwhile (`ProductChanged`) is such an error: stored alone, it fails again, and its view
+  prepares it again.
 - A request that carries many records (a Segment or PostHog batch: `alone_from` or more) does
   not queue: it stores its write in its own thread and transaction, as it would without group
   commit. It already spreads its commit over its records, and queued behind the process's one
@@ -190,7 +192,11 @@ _committer = GroupCommitter()
 
 
 def store(write: Write) -> Stored:
-    """Store one request's write: through the process's group commit when it is on, else directly."""
+    """Store one request's write: through the process's group commit when it is on, else directly.
+
+    Raises `ProductChanged` when nothing was stored because the product changed since the write
+    was prepared (the caller prepares it again against the product as it is now).
+    """
     if settings.TELEMETRY_INGEST_GROUP_COMMIT:
         return _committer.store(write)
     return writes_store([write])[0]

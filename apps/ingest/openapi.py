@@ -36,11 +36,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "TwoWayAnswer": {"type": "object", "required": ["collect", "latest_version", "outdated", "notices", "next_ping_in"],
                      "properties": {
         "collect": {"type": "string", "enum": ["full", "heartbeat", "off"],
-                    "description": "The instance's collection level: what it should keep sending."},
+                    "description": "The instance's collection level: what it should keep sending. For a batch of "
+                                   "several instances: the strictest of their levels."},
         "latest_version": {"type": "string"},
-        "outdated": {"type": "boolean", "description": "The instance's version is older than latest_version."},
+        "outdated": {"type": "boolean", "description": "The instance's version is older than latest_version. For a "
+                                                       "batch of several instances: true if any of them is."},
         "notices": {"type": "array", "items": _ref("IngestNotice"),
-                    "description": "Notices whose version range contains the instance's version."},
+                    "description": "Notices whose version range contains the instance's version. For a batch of "
+                                   "several instances: those that apply to any of them, each once."},
         "next_ping_in": {"type": "integer", "description": "Seconds until the next heartbeat is expected."}}},
     "IngestCounts": {"type": "object", "required": ["accepted", "duplicates", "dropped", "errors"], "properties": {
         "accepted": {"type": "integer", "description": "Records stored by this request."},
@@ -51,7 +54,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                    "description": "Invalid records, by index (the first 100); the valid ones were stored."},
         "errors_omitted": _OMITTED,
         "instances": {"type": "object", "additionalProperties": _ref("TwoWayAnswer"),
-                      "description": "One answer per instance when a batch carries several instances' heartbeats."}}},
+                      "description": "One answer per instance id when a batch carries several instances' "
+                                     "heartbeats; the top level then answers for the batch as a whole."}}},
     "ProductIngestAnswer": {"allOf": [_ref("IngestCounts"), _ref("TwoWayAnswer")]},
     "NativeRecord": {"type": "object", "properties": {
         "type": {"type": "string", "enum": list(KINDS), "default": "heartbeat",
@@ -171,7 +175,8 @@ def _operation(*, tag: str, summary: str, description: str, request: list[str], 
 
 def _paths() -> dict[str, dict[str, Any]]:
     native_answer = {"allOf": [_ref("IngestCounts"), {
-        "type": "object", "description": "With heartbeats: the two-way answer for the last heartbeat's instance.",
+        "type": "object", "description": "With heartbeats: the two-way answer for their instance; for "
+                                          "several instances, for the batch as a whole (see `instances`).",
         "properties": SCHEMAS["TwoWayAnswer"]["properties"]}]}
     paths = {"/api/v1/ingest": _operation(
         tag="ingest", summary="Native ingest: heartbeats, install steps and events",

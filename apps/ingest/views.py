@@ -9,6 +9,7 @@ machine endpoints authenticated by key, called cross-origin by SDKs.
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from apps.ingest import answer, group_commit, pipeline, protocols, signing
 from apps.ingest.auth import authenticate, key_from_body, key_from_request
 from apps.ingest.decoding import decode_json, read_body
 from apps.ingest.envelope import Parsed, ProtocolError, RecordError
+from apps.ingest.products import ProductChanged, ProductInfo
 from apps.ingest.writer import Write
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ RETRY_AFTER_SECONDS = 30
 # An answer lists at most this many record errors, then says how many it left out (`errors_omitted`),
 # so a batch of bad records cannot make the answer larger than the request.
 MAX_REPORTED_ERRORS = 100
+# A request prepared against a product that staff changed meanwhile is prepared again; a product
+# changing under every attempt fails the request like an unavailable database.
+_PRODUCT_CHANGED_ATTEMPTS = 3
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -90,19 +95,33 @@ def _ingest(request: HttpRequest, protocol: str, style: str, options: dict[str, 
     nonce = signing.request_nonce(request.META) if style in signing.SIGNED_STYLES else ""
     raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
     body = decode_json(raw, content_type=request.META.get("CONTENT_TYPE", ""))
+    key = key or key_from_body(body)
     if product is None:
-        product = authenticate(key_from_body(body))
+        product = authenticate(key)
+    for _ in range(_PRODUCT_CHANGED_ATTEMPTS):
+        try:
+            return _store(request, protocol, style, options, now, product, key, body, nonce)
+        except ProductChanged:
+            # Staff changed the product after this process cached it: judge the request by the product as it is now.
+            product = authenticate(key, fresh=True)
+    raise ApiError(code="unavailable", message="The product changed while this request was stored; nothing was "
+                   "stored. Retry.", status_code=503, headers={"Retry-After": "1"})
+
+
+def _store(request: HttpRequest, protocol: str, style: str, options: dict[str, Any], now: datetime,
+           product: ProductInfo, key: str, body: Any, nonce: str) -> HttpResponse:
     try:
         parsed = protocols.parse(protocol, body, rules=product.rules, **options)
     except ProtocolError as exc:
         raise ApiError(code=exc.code, message=exc.message) from None
-    _refuse_foreign_tokens(parsed, key or key_from_body(body))
+    _refuse_foreign_tokens(parsed, key)
     # The signature names an instance by the id it sent, whatever the pipeline makes of ids.
     sent_ids = {e.index: e.instance_id for e in parsed.envelopes} if style in signing.SIGNED_STYLES else {}
     prepared = pipeline.prepare(parsed, received_at=now, request_ip=request.META.get("REMOTE_ADDR", ""))
     if prepared.errors and not prepared.envelopes:
         raise _rejected(prepared.errors)
-    stored = group_commit.store(Write(product_id=product.pk, envelopes=prepared.envelopes, now=now))
+    stored = group_commit.store(Write(product_id=product.pk, product_stamp=product.stamp,
+                                      envelopes=prepared.envelopes, now=now))
     shown = prepared.errors[:MAX_REPORTED_ERRORS]
     omitted = {"errors_omitted": len(prepared.errors) - len(shown)} if len(prepared.errors) > len(shown) else {}
     errors = {"errors": [e.as_dict() for e in shown], **omitted} if shown else {}

@@ -7,6 +7,13 @@ NOTHING RETURNING: the dedupe) · licences upsert · one UPDATE for all heartbea
 (on PostgreSQL it also links the install runs that became new instances) · installations upsert
 · install → instance links (SQLite) · dropped counters. Nothing runs per event.
 
+The first statement for a product also reads its change stamp (the instances upsert returns it;
+without heartbeats, `products_change_stamps`): a write prepared against an older copy of its
+product (staff changed the key, the event mappings, the releases or the notices since this
+process cached it) raises `ProductChanged`, which rolls the transaction back; the group commit
+then stores each write of the group alone, and the view prepares the changed one again against
+the product as it is now (apps/ingest/products.py).
+
 `writes_store` stores several requests in one transaction with those same statements, once per
 product (the group commit, apps/ingest/group_commit.py, hands it whatever has queued up). The
 requests of a group must not overlap (`overlap_keys`); each then gets exactly the counts it would
@@ -22,8 +29,10 @@ from django.db import transaction
 from apps.events.services import EventRow, events_insert
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
 from apps.ingest.pipeline import apply_collection
+from apps.ingest.products import ProductChanged
 from apps.instances.services import (
     HeartbeatSeen,
+    InstallEvidence,
     InstallStepSeen,
     InstanceState,
     installations_record,
@@ -33,6 +42,7 @@ from apps.instances.services import (
     instances_lookup,
 )
 from apps.licenses.services import LicenseSeen, licenses_upsert
+from apps.products.selectors import products_change_stamps
 
 
 @dataclass(slots=True)
@@ -49,6 +59,7 @@ class Write:
     """One request's prepared envelopes (all of one product), waiting to be stored."""
 
     product_id: int
+    product_stamp: int  # the product's change stamp the envelopes were prepared with
     envelopes: Sequence[Envelope]
     now: datetime  # when the request arrived
 
@@ -70,7 +81,11 @@ def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
 
 
 def writes_store(writes: Sequence[Write]) -> list[Stored]:
-    """Store non-overlapping writes in one transaction; one `Stored` per write, in order."""
+    """Store non-overlapping writes in one transaction; one `Stored` per write, in order.
+
+    Raises `ProductChanged`, storing nothing, when a write was prepared against an older copy of
+    its product than the database holds.
+    """
     by_product: dict[int, list[Write]] = {}
     for write in writes:
         by_product.setdefault(write.product_id, []).append(write)
@@ -78,8 +93,8 @@ def writes_store(writes: Sequence[Write]) -> list[Stored]:
     with transaction.atomic():
         for product_id, group in sorted(by_product.items()):  # one lock order across products
             outcomes[product_id] = _store_product(
-                product_id=product_id, envelopes=[e for write in group for e in write.envelopes],
-                now=max(write.now for write in group))
+                product_id=product_id, stamps={write.product_stamp for write in group},
+                envelopes=[e for write in group for e in write.envelopes], now=max(write.now for write in group))
     return [outcomes[write.product_id].stored(write.envelopes) for write in writes]
 
 
@@ -104,13 +119,18 @@ class _Outcome:
         return out
 
 
-def _store_product(*, product_id: int, envelopes: Sequence[Envelope], now: datetime) -> _Outcome:
+def _store_product(*, product_id: int, stamps: set[int], envelopes: Sequence[Envelope],
+                   now: datetime) -> _Outcome:
     first_seen: dict[str, datetime] = {}
     for envelope in envelopes:
         if envelope.kind == HEARTBEAT:
             seen = first_seen.get(envelope.instance_id)
             first_seen[envelope.instance_id] = min(seen, envelope.timestamp) if seen else envelope.timestamp
-    states = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
+    states, stamp = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
+    if stamp is None:  # no heartbeat row: read the stamp on its own
+        stamp = products_change_stamps(product_ids=[product_id]).get(product_id)
+    if stamps != {stamp}:
+        raise ProductChanged(f"product {product_id} changed since a write of the group was prepared")
     erased = set(first_seen) - states.keys()
     named = {e.instance_id for e in envelopes if e.kind != HEARTBEAT and e.instance_id} - states.keys() - erased
     found, erased_named = instances_lookup(product_id=product_id, instance_ids=named)
@@ -147,15 +167,27 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
     by_instance: dict[str, list[Envelope]] = {}
     for e in heartbeats:
         by_instance.setdefault(e.instance_id, []).append(e)
-    fresh = [(iid, states[iid]) for iid in by_instance if states[iid].fresh]
+    links = [one for iid, group in by_instance.items() for one in _install_evidence(states[iid], group)]
     updates = [states[iid].plan([
         HeartbeatSeen(timestamp=e.timestamp, version=e.version, edition=e.edition, os=e.os, arch=e.arch,
                       context=e.context, ip_hash=e.ip_hash, country=e.country, license_pk=licence_pks.get(e.license_id),
                       metrics={e.metrics_key: e.metrics} if e.metrics else None)
         for e in group]) for iid, group in by_instance.items()]
-    # An install run becomes the instance it installed: link by install id or by the installer's address.
-    links = []
-    for iid, state in fresh:
-        newest = max(by_instance[iid], key=lambda e: e.timestamp)
-        links.append((state.pk, next((e.install_id for e in by_instance[iid] if e.install_id), ""), newest.ip_hash))
     instances_apply_heartbeats(updates=updates, now=now, product_id=product_id, install_links=links)
+
+
+def _install_evidence(state: InstanceState, heartbeats: list[Envelope]) -> list[InstallEvidence]:
+    """What an instance's new heartbeats say about the install runs it came from (installations_link).
+
+    A new instance is evidence by the install ids it carried, else by its address (counted once);
+    one already known only by install ids its heartbeats carry (a re-install), judged against
+    when it was first seen.
+    """
+    install_ids = sorted({e.install_id for e in heartbeats if e.install_id})
+    if not state.fresh:
+        return [InstallEvidence(pk=state.pk, first_seen=state.first_seen, install_id=i) for i in install_ids]
+    address = next((e.ip_hash for e in sorted(heartbeats, key=lambda e: e.timestamp, reverse=True) if e.ip_hash), "")
+    first_seen = min(e.timestamp for e in heartbeats)
+    return [InstallEvidence(pk=state.pk, first_seen=first_seen, install_id=install_id,
+                            ip_hash=address if n == 0 else "")
+            for n, install_id in enumerate(install_ids or [""])]

@@ -270,17 +270,18 @@ class InstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
 
 @admin.register(Installation)
 class InstallationAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
-    list_display = ("short_install_id", "product", "status", "os", "started", "short_error", "instance_link")
+    list_display = ("short_install_id", "product", "status", "os", "started", "short_error", "instance_link",
+                    "link_reason")
     list_display_links = ("short_install_id",)
     list_filter = ("product", "status", recent_filter("started_at", "started"), "os",
-                   starts_with_filter("error", "error"))
+                   starts_with_filter("error", "error"), "link_reason")
     csv_fields = ("install_id", "product__slug", "status", "os", "started_at", "finished_at", "error",
                   "instance__instance_id")
     search_fields = ("install_id__exact",)
     search_help_text = "Exact install id."
     list_select_related = ("product", "instance")
     readonly_fields = ("product", "install_id", "status", "os", "started_at", "finished_at", "last_seen",
-                       "error", "ip_hash", "instance", "created_at", "updated_at")
+                       "error", "ip_hash", "instance", "link_reason", "created_at", "updated_at")
     paginator = NoCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

@@ -127,8 +127,26 @@ class Installation(TimestampedModel):
     error = models.TextField(blank=True)
     ip_hash = models.CharField(max_length=64, blank=True,
                                help_text="Keyed hash of the address installed from; links the run to its instance.")
+    class Link(models.TextChoices):
+        """Why a run is linked to its instance, or why it is not."""
+
+        NONE = "", "Not linked yet: no instance has reported this install id, and no new instance has come " \
+                   "from its address within a day of it"
+        INSTALL_ID = "install_id", "Linked: the instance's heartbeat carried this install id"
+        NAMED = "named", "Linked: an install step named the instance"
+        ADDRESS = "address", "Linked: the only install run and the only new instance from one address within a day"
+        SEVERAL_RUNS = "several_runs", "Not linked: several install runs came from the new instance's address " \
+                                       "within a day"
+        SEVERAL_INSTANCES = "several_instances", "Not linked: several new instances came from this address " \
+                                                 "within a day"
+        ALIVE_BEFORE = "alive_before", "Not linked: the run failed, and the instance that reported its install " \
+                                       "id was alive before the run started"
+        UNCHECKED = "unchecked", "Linked before links needed evidence (by install id, or by address alone)"
+
     instance = models.ForeignKey(Instance, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="installations")
+    link_reason = models.CharField(max_length=32, choices=Link.choices, blank=True, default=Link.NONE, db_default="",
+                                   help_text="Why the run is linked to its instance, or why not.")
 
     class Meta:
         ordering = ["-last_seen"]

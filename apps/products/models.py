@@ -59,6 +59,9 @@ class Product(TimestampedModel):
     public_stats = models.BooleanField(
         default=False, help_text="Publish rollup figures (active instances, versions, countries; small counts "
                                  "suppressed) at /stats/<slug>/ and an SVG badge, without login.")
+    # Bumped by the database on every change to the product, its releases or its notices
+    # (apps/products/stamp.py); ingest compares it with what its cache was built from.
+    change_stamp = models.BigIntegerField(db_default=0, editable=False)
 
     class Meta:
         ordering = ["slug"]

@@ -106,6 +106,8 @@ class EventFilter(django_filters.FilterSet):
 class InstallationFilter(django_filters.FilterSet):
     product = product_filter()
     status = django_filters.ChoiceFilter(choices=Installation.Status.choices)
+    link_reason = django_filters.ChoiceFilter(choices=Installation.Link.choices,
+                                              help_text="Why the run is linked to its instance, or why not.")
 
     class Meta:
         model = Installation

@@ -33,7 +33,7 @@ def events_for_api() -> QuerySet[Event]:
 
 def installations_for_api() -> QuerySet[Installation]:
     return Installation.objects.select_related("product", "instance").only(
-        "id", "install_id", "status", "os", "started_at", "finished_at", "last_seen", "error",
+        "id", "install_id", "status", "os", "started_at", "finished_at", "last_seen", "error", "link_reason",
         "product__slug", "instance__instance_id").order_by("-last_seen", "-id")
 
 

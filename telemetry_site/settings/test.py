@@ -10,8 +10,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TELEMETRY_HASH_KEY = "test-hash-key"
 DEBUG = False
-# Ingest: no product cache, so a test that edits a product or notice sees it on its next ping.
-TELEMETRY_PRODUCT_CACHE_SECONDS = 0
+# Ingest: no product cache unless a test turns it on (a server process started by a test does,
+# through the environment, to check that staff changes reach a cached product at once).
+TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=0)
 # Signed answers: a key made for this run, outside the checkout.
 TELEMETRY_SIGNING_KEY_FILE = str(Path(tempfile.mkdtemp(prefix="telemetry-signing-")) / "signing-key")
 # Staff API: tests send many wrong tokens from one address; tests/security sets a low rate to test it.

@@ -58,7 +58,7 @@ def prepared_write(product: Product, body: Any, *, received_at: datetime, ip: st
     parsed = protocols.parse("native", body, rules=info.rules)
     prepared = pipeline.prepare(parsed, received_at=received_at, request_ip=ip)
     assert not prepared.errors
-    return Write(product_id=product.pk, envelopes=prepared.envelopes, now=received_at)
+    return Write(product_id=product.pk, product_stamp=info.stamp, envelopes=prepared.envelopes, now=received_at)
 
 
 def heartbeat(instance_id: str, message_id: str, **fields: Any) -> dict[str, Any]:
@@ -167,7 +167,7 @@ def envelope_write(label: str, *records: tuple[str, str, str], product_id: int =
     envelopes = [Envelope(kind=kind, name=label, message_id=message_id,
                           instance_id=other if kind != INSTALL else "", install_id=other if kind == INSTALL else "")
                  for kind, message_id, other in records]
-    return Write(product_id=product_id, envelopes=envelopes, now=NOW)
+    return Write(product_id=product_id, product_stamp=0, envelopes=envelopes, now=NOW)
 
 
 def overlap(a: Write, b: Write) -> bool:

@@ -134,15 +134,17 @@ def test_product_endpoints_sign_for_the_instance_their_payload_names(
 
 
 @pytest.mark.django_db
-def test_a_batch_of_instances_is_signed_for_the_instance_at_the_top_level(
+def test_a_batch_of_instances_is_signed_for_no_single_instance(
         post: Post, client: Client, appsmith: Product, verify_answer: Verify) -> None:
     response = post("/api/v1/ingest", [heartbeat("i-1"), heartbeat("i-2", "v1.9.56"),
                                        {"type": "event", "event": "x", "instance_id": "i-3"}],
                     key=appsmith.ingest_key)
     answer = response.json()
-    assert set(answer["instances"]) == {"i-1", "i-2"} and answer["outdated"] is False  # i-2's answer on top
+    assert set(answer["instances"]) == {"i-1", "i-2"}  # the top level answers the batch
     keys = published_keys(client)
-    assert verify_answer(response.content, response[signing.HEADER], keys, "i-2")
+    assert verify_answer(response.content, response[signing.HEADER], keys, "")  # the relay that sent it
+    # Replayed to one of the instances, it is refused: no single instance's id is signed.
+    assert not verify_answer(response.content, response[signing.HEADER], keys, "i-2")
     assert not verify_answer(response.content, response[signing.HEADER], keys, "i-1")
 
 

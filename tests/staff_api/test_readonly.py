@@ -114,12 +114,16 @@ def test_installations(api: APIClient, installation: Installation, make_product)
     assert listed[0] == {"id": installation.pk, "product": "appsmith", "install_id": "anon-7", "status": "succeeded",
                          "os": "ubuntu", "started_at": "2024-01-09T11:55:00Z", "finished_at": "2024-01-09T12:00:00Z",
                          "last_seen": "2024-01-09T12:00:00Z", "error": "", "instance": installation.instance_id,
-                         "instance_id": "609ce8fb4092701c69df9846"}
+                         "instance_id": "609ce8fb4092701c69df9846", "link_reason": ""}
     assert listed[1]["instance_id"] is None and listed[1]["instance"] is None and listed[1]["error"] == "no docker"
     assert [i["id"] for i in results(api.get("/api/v1/installations/", {"status": "failed"}))] == [failed.pk]
     assert [i["id"] for i in results(api.get("/api/v1/installations/", {"product": "appsmith"}))] == [installation.pk]
     assert results(api.get("/api/v1/installations/", {"product": "hasura", "status": "succeeded"})) == []
     assert api.get("/api/v1/installations/", {"status": "done"}).status_code == 400
+    Installation.objects.filter(pk=failed.pk).update(link_reason="several_runs")
+    assert [i["id"] for i in results(api.get("/api/v1/installations/", {"link_reason": "several_runs"}))] == [
+        failed.pk]
+    assert api.get("/api/v1/installations/", {"link_reason": "guessed"}).status_code == 400
     assert api.get(f"/api/v1/installations/{failed.pk}/").json()["install_id"] == "anon-8"
     for n in range(20):
         Installation.objects.create(product=hasura, install_id=f"x{n}", last_seen=NOW, instance=installation.instance)

@@ -41,7 +41,7 @@ FILTERS = {
     "/api/v1/instances/": {"product", "status", "version", "edition", "collection", "country", "search", "label",
                            "last_seen_before", "last_seen_after", "page", "page_size"},
     "/api/v1/events/": {"product", "instance_id", "name", "since", "until", "kind", "cursor", "page_size"},
-    "/api/v1/installations/": {"product", "status", "page", "page_size"},
+    "/api/v1/installations/": {"product", "status", "link_reason", "page", "page_size"},
     "/api/v1/licenses/": {"product", "type", "page", "page_size"},
     "/api/v1/rollups/daily/": {"product", "date_from", "date_to", "page", "page_size"},
     "/api/v1/reports/": {"product", "kind", "page", "page_size"},

@@ -11,7 +11,7 @@ from .heartbeats import (
     instances_lock_or_create,
     instances_lookup,
 )
-from .installations import InstallStepSeen, installations_link, installations_record
+from .installations import InstallEvidence, InstallStepSeen, installations_link, installations_record
 from .labels import instance_set_labels, labels_normalize
 from .staleness import HeartbeatCheck, instances_check_heartbeats
 from .status_changes import status_changes_claim
@@ -19,6 +19,7 @@ from .status_changes import status_changes_claim
 __all__ = [
     "HeartbeatCheck",
     "HeartbeatSeen",
+    "InstallEvidence",
     "InstallStepSeen",
     "InstanceState",
     "InstanceUpdate",

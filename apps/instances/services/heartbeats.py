@@ -18,7 +18,8 @@ from typing import Any
 from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
-from apps.instances.services.installations import installations_link, installations_link_cte
+from apps.instances.services.installations import InstallEvidence, installations_link, installations_link_cte
+from apps.products.models import Product
 
 _REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
 # More new instances than this in one group (a bulk import) link in statements of their own.
@@ -85,8 +86,9 @@ class InstanceState:
         Descriptive fields follow the heartbeats that move `last_seen` forward, so a delayed old
         ping cannot roll the version back; metrics of each kind of ping replace only that kind.
         A heartbeat newer than `last_seen` makes a new, stale or dead instance active, except
-        the very first one, which leaves a fresh instance `new`. This state's `version` moves to
-        the new one, so the caller can answer the instance with it.
+        the very first one, which leaves a fresh instance `new`; a fresh instance's second
+        heartbeat makes it active even when both arrive in one request. This state's `version`
+        and `status` move to the new ones, so the caller can answer the instance with them.
         """
         ordered = sorted(heartbeats, key=lambda hb: hb.timestamp)
         fresh = self.fresh
@@ -102,11 +104,14 @@ class InstanceState:
                 metrics = {**(metrics if metrics is not None else self.metrics or {}), **hb.metrics}
             license_pk = hb.license_pk or license_pk
         status, change = self.status, None
-        if not fresh and advancing and self.status in _REVIVED_BY_HEARTBEAT:
+        # The heartbeat that revives: the first one that advances, or for a fresh instance the second.
+        reviving = advancing[1:] if fresh else advancing
+        if reviving and self.status in _REVIVED_BY_HEARTBEAT:
             status = InstanceStatus.ACTIVE
-            change = (self.status, status, advancing[0].timestamp)
+            change = (self.status, status, reviving[0].timestamp)
         if described["version"]:
             self.version = described["version"]
+        self.status = status
         return InstanceUpdate(
             pk=self.pk,
             first_seen=ordered[0].timestamp if fresh else min(self.first_seen, ordered[0].timestamp),
@@ -125,15 +130,19 @@ def _state(row: Sequence[Any], *, with_metrics: bool) -> InstanceState:
 
 
 def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, datetime],
-                             now: datetime) -> dict[str, InstanceState]:
+                             now: datetime) -> tuple[dict[str, InstanceState], int | None]:
     """Create missing instances (status `new`) and lock existing ones, in one upsert.
 
     `first_seen` maps each instance id to its earliest heartbeat in the request. Erased ids are
     filtered out by the insert itself and are simply absent from the result. The no-op
     `DO UPDATE` is there so RETURNING also yields (and locks) the rows that already existed.
+
+    Also returns the product's change stamp as the statement saw it (None when no row came
+    back): the ingest writer checks its cached product against it without a statement of its
+    own (apps/ingest/products.py).
     """
     if not first_seen:
-        return {}
+        return {}, None
     t = sql.table(Instance)
     erased = sql.table(ErasedInstance)
     ts = sql.cast("v.ts", "timestamptz")
@@ -152,13 +161,14 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
             FROM v
             WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
             ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
-            RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics"""
+            RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics,
+                      (SELECT change_stamp FROM {sql.table(Product)} WHERE id = %s)"""
         params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
-                   product_id]
+                   product_id, product_id]
         with sql.cursor() as cursor:
             cursor.execute(statement, params)
             rows += cursor.fetchall()
-    return {row[1]: _state(row, with_metrics=True) for row in rows}
+    return {row[1]: _state(row, with_metrics=True) for row in rows}, (rows[0][9] if rows else None)
 
 
 def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[dict[str, InstanceState], set[str]]:
@@ -191,10 +201,10 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
 
 
 def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: datetime, product_id: int,
-                               install_links: Sequence[tuple[int, str, str]] = ()) -> None:
+                               install_links: Sequence[InstallEvidence] = ()) -> None:
     """Write the planned states of many instances in one statement, plus their status changes.
 
-    `install_links`: `installations_link`'s links for the instances first seen now. PostgreSQL
+    `install_links`: what the heartbeats say about install runs, for `installations_link`. PostgreSQL
     runs them as a data-modifying WITH entry of the same statement (one round trip fewer per
     group of new instances); SQLite, or a group of very many, in statements of their own.
     """
@@ -215,7 +225,7 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
              u.context, u.ip_hash, u.country, sql.json_param(u.metrics), u.license_pk, u.added)
             for u in chunk])
         if together and number == 0:
-            linked, linked_params = installations_link_cte("linked", product_id=product_id, links=install_links,
+            linked, linked_params = installations_link_cte("linked", product_id=product_id, instances=install_links,
                                                            now=now)
             cte, params = f"{cte}, {linked}", [*params, *linked_params]
         statement = f"""
@@ -234,7 +244,7 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
         with sql.cursor() as cursor:
             cursor.execute(statement, [*params, sql.dt_param(now)])
     if install_links and not together:
-        installations_link(product_id=product_id, links=install_links, now=now)
+        installations_link(product_id=product_id, instances=install_links, now=now)
     changes = [StatusChange(instance_id=u.pk, old=u.status_change[0], new=u.status_change[1], at=u.status_change[2])
                for u in updates if u.status_change]
     if changes:

@@ -71,11 +71,12 @@ def installations_record(*, product_id: int, steps: Sequence[InstallStepSeen], n
     for run in runs:
         params += [product_id, run.install_id, run.status, run.os, sql.dt_param(run.started_at),
                    sql.dt_param(run.finished_at), sql.dt_param(run.last_seen), run.error, run.ip_hash,
-                   run.instance_pk, sql.dt_param(now), sql.dt_param(now)]
+                   run.instance_pk, Installation.Link.NAMED if run.instance_pk else Installation.Link.NONE,
+                   sql.dt_param(now), sql.dt_param(now)]
     statement = f"""
         INSERT INTO {t} (product_id, install_id, status, os, started_at, finished_at, last_seen, error, ip_hash,
-                         instance_id, created_at, updated_at)
-        VALUES {sql.values_rows(len(runs), f"%s, %s, %s, %s, {ts}, {ts}, {ts}, %s, %s, %s, {ts}, {ts}")}
+                         instance_id, link_reason, created_at, updated_at)
+        VALUES {sql.values_rows(len(runs), f"%s, %s, %s, %s, {ts}, {ts}, {ts}, %s, %s, %s, %s, {ts}, {ts}")}
         ON CONFLICT (product_id, install_id) DO UPDATE SET
             status = CASE WHEN excluded.last_seen >= {t}.last_seen THEN excluded.status ELSE {t}.status END,
             os = COALESCE(NULLIF(excluded.os, ''), {t}.os),
@@ -86,6 +87,8 @@ def installations_record(*, product_id: int, steps: Sequence[InstallStepSeen], n
             last_seen = {sql.greatest(f"{t}.last_seen", "excluded.last_seen")},
             error = COALESCE(NULLIF(excluded.error, ''), {t}.error),
             ip_hash = COALESCE(NULLIF(excluded.ip_hash, ''), {t}.ip_hash),
+            link_reason = CASE WHEN {t}.instance_id IS NULL AND excluded.instance_id IS NOT NULL
+                               THEN excluded.link_reason ELSE {t}.link_reason END,
             instance_id = COALESCE({t}.instance_id, excluded.instance_id),
             updated_at = excluded.updated_at"""
     with sql.cursor() as cursor:
@@ -93,21 +96,50 @@ def installations_record(*, product_id: int, steps: Sequence[InstallStepSeen], n
     return len(runs)
 
 
-def installations_link(*, product_id: int, links: Sequence[tuple[int, str, str]], now: datetime) -> None:
-    """Point unlinked install runs at the instance they became: `(instance pk, install id, ip hash)`.
+# How long after an install run (its last step) a new instance from the same address may be the
+# one it installed: an installer's last step and the server's first heartbeat (Appsmith's setup
+# ping comes when its admin signs up) are usually minutes apart, rarely more than a day.
+ADDRESS_LINK_WINDOW_SECONDS = 24 * 3600
 
-    An install run matches by its id when the instance reported one, else by the keyed hash of
-    the address it was installed from (Appsmith's installer and its server's setup ping both
-    come from the server's address). One statement for every instance first seen in a request.
+_Link = Installation.Link
+
+
+@dataclass(frozen=True, slots=True)
+class InstallEvidence:
+    """An instance's heartbeats as evidence for the install run it came from.
+
+    A new instance brings its install id, if it carried one, or else its address; an instance
+    seen before only ever an install id (a re-install), never an address.
     """
-    for chunk in sql.chunks(links, 3):
-        rows, params = _link_rows("v", chunk)
-        update, update_params = _link_update("v", product_id=product_id, now=now)
+
+    pk: int
+    first_seen: datetime  # its earliest heartbeat ever
+    install_id: str = ""  # the install id its heartbeat carried
+    ip_hash: str = ""  # the keyed hash of the address it reported from
+
+
+def installations_link(*, product_id: int, instances: Sequence[InstallEvidence], now: datetime) -> None:
+    """Link install runs to the instances they became, on evidence only, and record why or why not.
+
+    - By install id: a run whose id an instance's heartbeat carried is that instance's; but a
+      failed run never goes to an instance alive before the run started (`alive_before`).
+    - By address (an instance that carried no install id): a run from the instance's keyed
+      address whose window (its start to a day after its last step) holds the instance's first
+      heartbeat, when it is the only such run, linked or not (else `several_runs`), and the
+      instance the only new one from that address (else `several_instances`: a run linked
+      earlier by address alone is unlinked again when a second new instance shows up in its
+      window). A run once judged ambiguous stays so: the instances that made it so still exist.
+    Only runs never judged, and runs linked by address alone, are touched: one statement for
+    every instance first seen in a request, whatever the size of the fleet.
+    """
+    for chunk in sql.chunks(instances, 4):
+        decisions, params = _decisions("links", product_id=product_id, instances=chunk)
+        update, update_params = _update("links_decision", now=now)
         with sql.cursor() as cursor:
-            cursor.execute(f"WITH {rows} {update}", [*params, *update_params])
+            cursor.execute(f"WITH {decisions} {update}", [*params, *update_params])
 
 
-def installations_link_cte(name: str, *, product_id: int, links: Sequence[tuple[int, str, str]],
+def installations_link_cte(name: str, *, product_id: int, instances: Sequence[InstallEvidence],
                            now: datetime) -> tuple[str, list[Any]]:
     """PostgreSQL only: `installations_link` as entries of a WITH clause (the last one named `name`).
 
@@ -115,20 +147,52 @@ def installations_link_cte(name: str, *, product_id: int, links: Sequence[tuple[
     ingest writer links install runs in the same statement as it updates their instances, one
     round trip fewer per group of new instances. SQLite has no such entries.
     """
-    rows, params = _link_rows(f"{name}_rows", links)
-    update, update_params = _link_update(f"{name}_rows", product_id=product_id, now=now)
-    return f"{rows}, {name} AS ({update} RETURNING 1)", [*params, *update_params]
+    decisions, params = _decisions(name, product_id=product_id, instances=instances)
+    update, update_params = _update(f"{name}_decision", now=now)
+    return f"{decisions}, {name} AS ({update} RETURNING 1)", [*params, *update_params]
 
 
-def _link_rows(name: str, links: Sequence[tuple[int, str, str]]) -> tuple[str, list[Any]]:
-    return sql.rows_cte(name, (("pk", "bigint"), ("install_id", "text"), ("ip_hash", "text")), links)
+def _decisions(prefix: str, *, product_id: int, instances: Sequence[InstallEvidence]) -> tuple[str, list[Any]]:
+    """WITH entries ending in `<prefix>_decision(run_id, instance_pk, reason)`: what to write on which run."""
+    t = sql.table(Installation)
+    new, params = sql.rows_cte(f"{prefix}_new", (("pk", "bigint"), ("install_id", "text"), ("ip_hash", "text"),
+                                                 ("first_seen", "timestamptz")),
+                               [(i.pk, i.install_id, i.ip_hash, sql.dt_param(i.first_seen)) for i in instances])
+    first_seen = sql.cast("n.first_seen", "timestamptz")
+    window_end, window_params = sql.plus_seconds("i.last_seen", ADDRESS_LINK_WINDOW_SECONDS)
+    alive_before = f"i.status = '{Installation.Status.FAILED}' AND {first_seen} < i.started_at"
+    entries = f"""{new},
+        {prefix}_by_id AS (
+            SELECT i.id AS run_id, CASE WHEN {alive_before} THEN NULL ELSE n.pk END AS instance_pk,
+                   CASE WHEN {alive_before} THEN '{_Link.ALIVE_BEFORE}' ELSE '{_Link.INSTALL_ID}' END AS reason
+            FROM {prefix}_new n JOIN {t} i ON i.product_id = %s AND i.install_id = n.install_id
+            WHERE n.install_id <> '' AND i.instance_id IS NULL),
+        {prefix}_near AS (
+            SELECT n.pk, n.ip_hash, i.id AS run_id, i.instance_id AS linked, i.link_reason AS was
+            FROM {prefix}_new n JOIN {t} i ON i.product_id = %s AND i.ip_hash = n.ip_hash
+            WHERE n.install_id = '' AND n.ip_hash <> ''
+              AND i.started_at <= {first_seen} AND {first_seen} <= {window_end}),
+        {prefix}_counted AS (
+            SELECT c.run_id, c.pk, c.linked,
+                   (SELECT COUNT(*) FROM {prefix}_new o WHERE o.ip_hash = c.ip_hash) AS crowd,
+                   (SELECT COUNT(*) FROM {prefix}_near o WHERE o.pk = c.pk) AS runs
+            FROM {prefix}_near c
+            WHERE (c.was = '{_Link.NONE}' AND c.linked IS NULL)
+               OR (c.was = '{_Link.ADDRESS}' AND c.linked IS NOT NULL)),
+        {prefix}_by_address AS (
+            SELECT run_id, CASE WHEN linked IS NULL AND crowd = 1 AND runs = 1 THEN pk END AS instance_pk,
+                   CASE WHEN linked IS NOT NULL OR crowd > 1 THEN '{_Link.SEVERAL_INSTANCES}'
+                        WHEN runs > 1 THEN '{_Link.SEVERAL_RUNS}' ELSE '{_Link.ADDRESS}' END AS reason
+            FROM {prefix}_counted WHERE run_id NOT IN (SELECT run_id FROM {prefix}_by_id)),
+        {prefix}_decision AS (
+            SELECT run_id, MIN(instance_pk) AS instance_pk, MIN(reason) AS reason
+            FROM (SELECT * FROM {prefix}_by_id UNION ALL SELECT * FROM {prefix}_by_address) AS d GROUP BY run_id)"""
+    return entries, [*params, product_id, product_id, *window_params]
 
 
-def _link_update(rows: str, *, product_id: int, now: datetime) -> tuple[str, list[Any]]:
+def _update(decisions: str, *, now: datetime) -> tuple[str, list[Any]]:
     t = sql.table(Installation)
     return f"""
-        UPDATE {t} SET instance_id = {sql.cast("v.pk", "bigint")}, updated_at = {sql.cast("%s", "timestamptz")}
-        FROM {rows} AS v
-        WHERE {t}.product_id = %s AND {t}.instance_id IS NULL
-          AND ((v.install_id <> '' AND {t}.install_id = v.install_id)
-               OR (v.ip_hash <> '' AND {t}.ip_hash = v.ip_hash))""", [sql.dt_param(now), product_id]
+        UPDATE {t} SET instance_id = d.instance_pk, link_reason = d.reason,
+                       updated_at = {sql.cast("%s", "timestamptz")}
+        FROM {decisions} AS d WHERE {t}.id = d.run_id""", [sql.dt_param(now)]

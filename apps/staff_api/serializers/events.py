@@ -26,5 +26,5 @@ class InstallationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Installation
         fields = ["id", "product", "install_id", "status", "os", "started_at", "finished_at", "last_seen", "error",
-                  "instance", "instance_id"]
+                  "instance", "instance_id", "link_reason"]
         read_only_fields = fields
