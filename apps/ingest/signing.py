@@ -79,8 +79,9 @@ def request_nonce(meta: Mapping[str, str]) -> str:
 def answered_instance_id(envelopes: Sequence[Envelope], *, always: bool, sent_ids: Mapping[int, str]) -> str:
     """The instance whose two-way answer is at the top level of the body (see `answer.native`):
     the last heartbeat's, or with `always` (product endpoints) the last record's; empty when the
-    answer holds counts only or answers a batch of several instances. Named by the id its record carried (`sent_ids`, by record index):
-    the one the instance knows itself by, even if the pipeline stored another form of it."""
+    answer holds counts only or answers a batch of several instances. Named by the id its record
+    carried (`sent_ids`, by record index): the one the instance knows itself by, even if the
+    pipeline stored another form of it."""
     if len({e.instance_id for e in envelopes if e.kind == HEARTBEAT}) > 1:
         return ""  # the top level answers the batch as a whole, no single instance
     subject = next((e for e in reversed(envelopes) if e.kind == HEARTBEAT), None)
