@@ -6,7 +6,7 @@ from apps.ingest.signing_views import signing_keys_admin_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    # Admin pages of the staff experience (issue 6): before admin.site.urls, whose catch-all would win.
+    # Admin pages of the staff experience: before admin.site.urls, whose catch-all would win.
     path("admin/fleet/", include("apps.rollups.urls")),
     path("admin/signing-keys/", admin.site.admin_view(signing_keys_admin_view), name="signing-keys-admin"),
     path("admin/", admin.site.urls),

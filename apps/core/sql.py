@@ -92,7 +92,7 @@ def values_rows(row_count: int, placeholders: str) -> str:
 def rows_cte(name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
     """`name(column, …) AS (…)` for a WITH clause that holds `rows`, and its parameters.
 
-    `columns` are (name, PostgreSQL type). Performance (issue 7): PostgreSQL gets all rows as one
+    `columns` are (name, PostgreSQL type). Performance: PostgreSQL gets all rows as one
     JSON array of arrays (orjson, in C), unpacked by the statement, so the statement's text and
     parameter count do not depend on the number of rows: psycopg keeps its parsed form of the
     query (it re-parses in Python any statement of more than 50 parameters or 4 KiB; for a group
@@ -120,7 +120,7 @@ def chunks(items: Sequence[T], columns: int) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-# --- Performance (issue 7): the ingest writer's statements on PostgreSQL --------------------------
+# --- Performance: the ingest writer's statements on PostgreSQL --------------------------
 # Django's PostgreSQL cursor binds parameters client-side: for every statement it re-parses the
 # text and quotes every parameter in Python, which cost the ingest path more CPU than PostgreSQL
 # spent running the statements. The writer's statements go instead through a plain psycopg cursor

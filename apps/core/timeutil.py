@@ -24,7 +24,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     return None
 
 
-# Performance (issue 7): the events of a batch mostly share their timestamp and `sentAt` strings.
+# Performance: the events of a batch mostly share their timestamp and `sentAt` strings.
 # datetimes are immutable, so handing out the same one again is safe.
 @lru_cache(maxsize=4096)
 def _parse_text(value: str) -> datetime | None:

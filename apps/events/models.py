@@ -12,7 +12,7 @@ class Event(models.Model):
     """One stored ping or usage event. `message_id` is unique per product: that is the dedupe."""
 
     id = models.BigAutoField(primary_key=True)
-    # Performance (issue 7): every index is written by every ingested event, so only these four:
+    # Performance: every index is written by every ingested event, so only these four:
     # the primary key, the dedupe constraint and two (product|instance, timestamp) indexes, which
     # also serve look-ups by product or instance alone (a foreign key's own index would repeat them).
     # No foreign key constraints in the database either: PostgreSQL checks one with a query per

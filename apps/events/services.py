@@ -78,7 +78,7 @@ def _product_held(placeholder: str = "%s", *, postgres: bool | None = None) -> s
     return f"{held} FOR KEY SHARE" if (sql.is_postgres() if postgres is None else postgres) else held
 
 
-# Performance (issue 7): on PostgreSQL a batch goes in as one statement whose text never changes,
+# Performance: on PostgreSQL a batch goes in as one statement whose text never changes,
 # with one binary array per column (`%b`), instead of a VALUES list of 8 x n parameters: a third
 # of the client CPU and less server CPU (see apps/core/sql.py, `cursor`, for the cursor it runs on).
 # Below UNNEST_MIN_ROWS (a heartbeat is one row) the VALUES list costs PostgreSQL less than

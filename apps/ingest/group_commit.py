@@ -1,4 +1,4 @@
-"""Group commit (issue 7): the concurrent requests of one server process share a transaction.
+"""Group commit: the concurrent requests of one server process share a transaction.
 
 A heartbeat is one small row; committing it alone costs the driver and PostgreSQL several times
 what writing the row costs (round trips, planning, a WAL flush per request). So request threads

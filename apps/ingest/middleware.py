@@ -1,4 +1,4 @@
-"""Performance (issue 7): ingest requests skip the middlewares made for browsers.
+"""Performance: ingest requests skip the middlewares made for browsers.
 
 Instances and SDKs authenticate with the product's key; they carry no session, CSRF token or
 user, and their answers need no clickjacking or HSTS headers. Sessions, CSRF, auth, messages,

@@ -1,6 +1,6 @@
 """Ingest endpoints, at the site root (telemetry_site/urls.py includes this module first).
 
-Paths are a public contract (issue 3): Segment's and PostHog's SDKs and external tests call them.
+Paths are a public contract: Segment's and PostHog's SDKs and external tests call them.
 """
 
 from django.urls import path, re_path

@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "apps.rollups",
     "apps.alerts",
     "apps.staff_api",
-    "apps.simulator",  # simulate_fleet: a demo fleet through the real ingest path (issue 6)
+    "apps.simulator",  # simulate_fleet: a demo fleet through the real ingest path
 ]
 
 MIDDLEWARE = [

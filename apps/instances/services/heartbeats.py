@@ -176,7 +176,7 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
     wanted = set(instance_ids)
     if not wanted:
         return {}, set()
-    # Performance (issue 7): a hand-written statement on the writer's cursor; building the ORM query
+    # Performance: a hand-written statement on the writer's cursor; building the ORM query
     # cost a batch of events more CPU than running it.
     # FOR KEY SHARE: the events about to name these rows have no foreign key constraint (see
     # apps/events/models.py); this is the lock its check would take, once per row instead of once
