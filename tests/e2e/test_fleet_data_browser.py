@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from tests.admin_fleet import build_fleet
 
-from .test_admin_browser import PASSWORD, _assert_drawn, _charts
+from .pages import PASSWORD
+from .pages import assert_drawn as _assert_drawn
+from .pages import charts as _charts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
