@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import scope_to_products
+from apps.alerts.selectors import open_alert_counts
 from apps.products.models import Product
 
 from .cohorts import AGES_WEEKS
@@ -61,10 +62,12 @@ def fleet_overview_view(request: HttpRequest) -> HttpResponse:
     _require_viewer(request)
     products = list(scope_to_products(Product.objects.order_by("name"), request.user, "pk"))
     rows = fleet_overview(products=products, now=timezone.now())
+    alerts = open_alert_counts(product_ids=[p.pk for p in products])
     return TemplateResponse(request, "admin/fleet/overview.html", {
         **admin.site.each_context(request),
         "title": "Fleet overview",
-        "rows": [{"row": row, "points": sparkline_points(row.sparkline)} for row in rows],
+        "rows": [{"row": row, "points": sparkline_points(row.sparkline), "open_alerts": alerts.get(row.product.pk, 0)}
+                 for row in rows],
     })
 
 

@@ -70,6 +70,9 @@ def test_open_alerts_show_on_the_dashboard_and_the_instance_page(product: Produc
     assert 'data-testid="open-alert"' in dashboard and alert.summary in dashboard
     page = client.get(f"/admin/instances/instance/{alert.members.first().instance_id}/change/").content.decode()
     assert alert.summary in page
+    # The overview across products counts them and links to them.
+    overview = client.get("/admin/fleet/").content.decode()
+    assert f"?product__id__exact={product.pk}&state__exact=firing\">1</a>" in overview
 
 
 @pytest.mark.django_db
