@@ -9,16 +9,17 @@ What it does, in order:
 2. starts gunicorn with docker/gunicorn.conf.py (its threaded workers: one process per core, 16 threads, unless
    --workers/--server-threads; ingest requests of one process share commits), the production
    settings (throwaway SECRET_KEY and ALLOWED_HOSTS, persistent connections: CONN_MAX_AGE) plus one
-   benchmark-only no-database view (bench/settings.py, bench/urls.py), bound to 127.0.0.1 only;
+   benchmark-only no-database view served behind CommonMiddleware alone, the smallest Django view
+   (bench/settings.py, bench/middleware.py), bound to 127.0.0.1 only;
 3. drives it with wrk (bench/ingest.lua, 1 thread) on loopback, one fixed-length run per scenario:
-   limit 1 (the no-database view), heartbeats (native /api/v1/ingest, a new instance per request),
+   limit 1 (the smallest Django JSON view), heartbeats (native /api/v1/ingest, a new instance per request),
    heartbeats paced at ~70 % of the measured saturation rate, Segment /v1/batch with 100 events per
    request, and the same gzip-compressed (bodies built beforehand, each sent once);
 4. after each batch round, while the server idles, measures limit 2: psycopg COPY of the rows that
    round stored into a table created `LIKE events_event INCLUDING ALL` (same columns, defaults and
    indexes), 100 rows per transaction, and once as one big COPY for reference;
 5. checks that every acknowledged event is stored exactly once, and prints one table with the ratios
-   next to the goals of issue 7.
+   next to the goals.
 
 The Lua script stops sending `--drain` seconds before wrk stops, so no request is in flight when wrk
 ends: every request sent got its answer, and "stored == acknowledged" can be checked exactly.
@@ -522,7 +523,7 @@ def print_table(scenarios: dict[str, Scenario], copy: dict | None) -> None:
 
 
 def goal_lines(scenarios: dict[str, Scenario], copy: dict | None) -> list[tuple[str, str, str, bool | None]]:
-    """(what, measured, goal, met) for every goal of issue 7 this run can judge."""
+    """(what, measured, goal, met) for every goal this run can judge."""
     lines: list[tuple[str, str, str, bool | None]] = []
     limit1 = scenarios.get("limit1")
     bases = {"limit 1": limit1.result.get("rate") if limit1 else None, "limit 2": copy and copy["copy100"]}
@@ -592,7 +593,7 @@ def print_report(scenarios: dict[str, Scenario], copy: dict | None, info: dict[s
 
 def build_scenarios(args: argparse.Namespace) -> list[Scenario]:
     return [
-        Scenario("limit1", "limit 1: no-database JSON view", "/bench/noop", "heartbeat", 1),
+        Scenario("limit1", "limit 1: smallest Django JSON view", "/bench/noop", "heartbeat", 1),
         Scenario("heartbeat", "heartbeats, native /api/v1/ingest", "/api/v1/ingest", "heartbeat", 1),
         Scenario("heartbeat70", "heartbeats at ~70 % of saturation (paced)", "/api/v1/ingest", "heartbeat", 1),
         Scenario("heartbeat_known", f"keep-alives from {FLEET_SIZE} known instances", "/api/v1/ingest",
