@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -47,13 +48,6 @@ NAME_KEYS = frozenset({"name", "$name"})
 CONSENT_KEYS = frozenset({"subscribe-marketing", "subscribe_marketing", "subscribemarketing", "marketing_consent"})
 # Wasp documents that `deploy_cmd_args` carries only these keywords; anything else is dropped here too.
 DEPLOY_ARG_KEYWORDS = frozenset({"fly", "setup", "create-db", "deploy", "cmd"})
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def is_email(value: str) -> bool:
-    return "@" in value and _EMAIL.fullmatch(value.strip()) is not None
-
-
 def has_consent(*payloads: dict[str, Any] | None) -> bool:
     for payload in payloads:
         if payload:
@@ -76,36 +70,117 @@ def allowed_deploy_args(value: Any) -> Any:
 # Every key of every stored event is looked up here; keys outside this set take the short path.
 _SPECIAL_KEYS = IP_KEYS | ID_KEYS | EMAIL_KEYS | PERSON_NAME_KEYS | NAME_KEYS | {"deploy_cmd_args"}
 
+# --- Finding addresses and e-mails wherever they are ------------------------------------------------
+# Candidates are cheap to over-match: every IPv6 candidate is confirmed by `ipaddress`, every IPv4 one
+# by its octets, so a clock time (12:30:45), a MAC address or a version keeps its text.
+_EMAIL_PATTERN = r"[\w.+%'-]+(?:@|%40)(?:[\w-]+\.)+[^\W\d_]{2,}"
+_V6_PATTERN = r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?![\w:])"
+_V4_PATTERN = r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)"
+_FINDER = re.compile(f"(?P<email>{_EMAIL_PATTERN})|(?P<v6>{_V6_PATTERN})|(?P<v4>{_V4_PATTERN})")
+_WHOLE_EMAIL = re.compile(_EMAIL_PATTERN)
+
+
+def may_hold_personal_data(text: str) -> bool:
+    """The short path: no e-mail without `@` (or `%40`), no IPv6 without `:`, no IPv4 without three dots."""
+    return "@" in text or ":" in text or "%40" in text or text.count(".") >= 3
+
+
+def _ipv4(candidate: str) -> str | None:
+    octets = [int(part) for part in candidate.split(".")]
+    # 0.0.0.0/8 is never a host's address, and versions such as 0.1.9.1 live there.
+    if octets[0] == 0 or any(octet > 255 for octet in octets):
+        return None
+    return ".".join(map(str, octets))  # one spelling for 010.0.0.1 and 10.0.0.1
+
+
+def _ipv6(candidate: str) -> str | None:
+    try:
+        address = ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return None
+    if address.is_unspecified:
+        return None
+    mapped = address.ipv4_mapped
+    return str(mapped) if mapped else address.compressed  # the same hash whatever the spelling
+
+
+@lru_cache(maxsize=4096)
+def _token(kind: str, canonical: str, key: str) -> str:
+    return f"{kind}-{hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def pseudonym_of_address(address: str) -> str:
+    """The token an address becomes wherever it is found (canonical spelling, keyed hash)."""
+    return _token("ip", address, settings.TELEMETRY_HASH_KEY)
+
+
+def redact(text: str, *, emails: bool = True) -> str:
+    """`text` with every IP address (v4, v6, with a port, in a URL or a sentence) and, unless `emails`
+    is false, every e-mail address replaced by a keyed hash: `ip-<hex>` / `email-<hex>`.
+
+    The same address always gives the same token, so an id that is an address stays one id.
+    """
+    if not may_hold_personal_data(text):
+        return text
+    key = settings.TELEMETRY_HASH_KEY
+
+    def replace(match: re.Match[str]) -> str:
+        found = match.group()
+        if match.lastgroup == "email":
+            if not emails:
+                return found
+            return _token("email", found.replace("%40", "@").lower(), key)
+        canonical = _ipv6(found) if match.lastgroup == "v6" else _ipv4(found)
+        return _token("ip", canonical, key) if canonical else found
+
+    return _FINDER.sub(replace, text)
+
+
+def is_email(value: str) -> bool:
+    return ("@" in value or "%40" in value) and _WHOLE_EMAIL.fullmatch(value.strip()) is not None
+
 
 def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
-    """A copy of `value` without addresses, and without e-mails and names unless consented to."""
+    """A copy of `value` with no address anywhere (keys, values, lists, free text), and without
+    e-mails and names unless consented to.
+
+    A value that is an e-mail, or sits under an e-mail or name key, is removed; an e-mail or address
+    inside other text, or in a key, becomes a keyed hash; an id (`userId`, `distinct_id`, ...) that
+    is an address or e-mail becomes a keyed hash even with consent, so joins on it still work.
+    """
     personal: bool | None = None  # an e-mail key among the siblings: then `name` is a person's (asked when needed)
     out: dict[str, Any] = {}
     for key, item in value.items():
-        lower = key.lower()
+        if isinstance(key, str) and may_hold_personal_data(key):
+            key = redact(key)
+        lower = key.lower() if isinstance(key, str) else ""
         if lower not in _SPECIAL_KEYS:
-            # Performance (issue 7): the common case, the same checks as below for an ordinary key.
+            # Performance: the common case, the same checks as below for an ordinary key.
             if isinstance(item, str):
-                if consent or "@" not in item or not is_email(item):
-                    out[key] = item
+                if may_hold_personal_data(item):
+                    if not consent and is_email(item):
+                        continue
+                    item = redact(item, emails=not consent)
             elif isinstance(item, dict):
-                out[key] = scrub(item, consent=consent)
+                item = scrub(item, consent=consent)
             elif isinstance(item, list):
-                out[key] = _scrub_list(item, consent=consent)
-            else:
-                out[key] = item
+                item = _scrub_list(item, consent=consent)
+            out[key] = item
             continue
         if lower in IP_KEYS:
             continue
         if isinstance(item, str):
-            if lower in ID_KEYS and is_ip_address(item):
-                continue
-            if not consent:
+            if lower in ID_KEYS:
+                item = redact(item)
+            elif not consent:
                 if lower in NAME_KEYS and personal is None:
-                    personal = any(other.lower() in EMAIL_KEYS for other in value)
+                    personal = any(isinstance(other, str) and other.lower() in EMAIL_KEYS for other in value)
                 if lower in EMAIL_KEYS or lower in PERSON_NAME_KEYS or (personal and lower in NAME_KEYS) \
                         or is_email(item):
                     continue
+                item = redact(item)
+            else:
+                item = redact(item, emails=False)
         elif isinstance(item, dict):
             item = scrub(item, consent=consent)
         elif isinstance(item, list):
@@ -123,6 +198,9 @@ def _scrub_list(items: list[Any], *, consent: bool) -> list[Any]:
             out.append(scrub(item, consent=consent))
         elif isinstance(item, list):
             out.append(_scrub_list(item, consent=consent))
-        elif consent or not (isinstance(item, str) and is_email(item)):
+        elif isinstance(item, str) and may_hold_personal_data(item):
+            if consent or not is_email(item):
+                out.append(redact(item, emails=not consent))
+        else:
             out.append(item)
     return out
