@@ -144,9 +144,9 @@ def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
     """A copy of `value` with no address anywhere (keys, values, lists, free text), and without
     e-mails and names unless consented to.
 
-    A value that is an e-mail, or sits under an e-mail or name key, is removed; an e-mail or address
-    inside other text, or in a key, becomes a keyed hash; an id (`userId`, `distinct_id`, ...) that
-    is an address or e-mail becomes a keyed hash even with consent, so joins on it still work.
+    A value that is an e-mail, or sits under an e-mail or name key, is removed, and so is an id
+    (`userId`, `distinct_id`, ...) that is an address or an e-mail, even with consent; an e-mail or
+    address inside other text, or in a key, becomes a keyed hash.
     """
     personal: bool | None = None  # an e-mail key among the siblings: then `name` is a person's (asked when needed)
     out: dict[str, Any] = {}
@@ -171,6 +171,10 @@ def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
             continue
         if isinstance(item, str):
             if lower in ID_KEYS:
+                # A person's id that is their address or e-mail is not kept in any form (the
+                # record's own ids, which name an instance or a run, become keyed hashes instead).
+                if is_ip_address(item) or is_email(item):
+                    continue
                 item = redact(item)
             elif not consent:
                 if lower in NAME_KEYS and personal is None:
