@@ -72,17 +72,32 @@ _SPECIAL_KEYS = IP_KEYS | ID_KEYS | EMAIL_KEYS | PERSON_NAME_KEYS | NAME_KEYS | 
 
 # --- Finding addresses and e-mails wherever they are ------------------------------------------------
 # Candidates are cheap to over-match: every IPv6 candidate is confirmed by `ipaddress`, every IPv4 one
-# by its octets, so a clock time (12:30:45), a MAC address or a version keeps its text.
-_EMAIL_PATTERN = r"[\w.+%'-]+(?:@|%40)(?:[\w-]+\.)+[^\W\d_]{2,}"
-_V6_PATTERN = r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?![\w:])"
-_V4_PATTERN = r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)"
-_FINDER = re.compile(f"(?P<email>{_EMAIL_PATTERN})|(?P<v6>{_V6_PATTERN})|(?P<v4>{_V4_PATTERN})")
-_WHOLE_EMAIL = re.compile(_EMAIL_PATTERN)
+# by its octets, so a clock time (12:30:45), a MAC address or a version keeps its text. The
+# lookbehinds stop the engine from retrying inside a word, which is what keeps a scan linear.
+_EMAIL_PATTERN = r"(?<![\w.+%'-])[\w.+%'-]+(?:@|%40)(?:[\w-]+\.)+[^\W\d_]{2,}"
+_EMAILS = re.compile(_EMAIL_PATTERN)
+_V6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?![\w:])")
+_V4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)")
+
+
+def _may_hold_email(text: str) -> bool:
+    return "@" in text or "%40" in text
+
+
+def _may_hold_ipv6(text: str) -> bool:
+    # Written out, an IPv6 address has `::` or at least six colons (seven, or six and an IPv4 tail);
+    # a timestamp's two colons never send it to the scanner.
+    return "::" in text or text.count(":") >= 6
+
+
+def _may_hold_ipv4(text: str) -> bool:
+    return text.count(".") >= 3
 
 
 def may_hold_personal_data(text: str) -> bool:
-    """The short path: no e-mail without `@` (or `%40`), no IPv6 without `:`, no IPv4 without three dots."""
-    return "@" in text or ":" in text or "%40" in text or text.count(".") >= 3
+    """The short path: False when `text` cannot hold an address or an e-mail address."""
+    # The three checks above, written out: this runs on every key and string of every record.
+    return "@" in text or "%40" in text or "::" in text or text.count(".") >= 3 or text.count(":") >= 6
 
 
 def _ipv4(candidate: str) -> str | None:
@@ -109,9 +124,23 @@ def _token(kind: str, canonical: str, key: str) -> str:
     return f"{kind}-{hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
+def _email_token(match: re.Match[str]) -> str:
+    return _token("email", match.group().replace("%40", "@").lower(), settings.TELEMETRY_HASH_KEY)
+
+
+def _ipv6_token(match: re.Match[str]) -> str:
+    canonical = _ipv6(match.group())
+    return _token("ip", canonical, settings.TELEMETRY_HASH_KEY) if canonical else match.group()
+
+
+def _ipv4_token(match: re.Match[str]) -> str:
+    canonical = _ipv4(match.group())
+    return _token("ip", canonical, settings.TELEMETRY_HASH_KEY) if canonical else match.group()
+
+
 def pseudonym_of_address(address: str) -> str:
-    """The token an address becomes wherever it is found (canonical spelling, keyed hash)."""
-    return _token("ip", address, settings.TELEMETRY_HASH_KEY)
+    """The token an address becomes wherever it is found, whatever its spelling."""
+    return redact(address.strip())
 
 
 def redact(text: str, *, emails: bool = True) -> str:
@@ -120,24 +149,35 @@ def redact(text: str, *, emails: bool = True) -> str:
 
     The same address always gives the same token, so an id that is an address stays one id.
     """
-    if not may_hold_personal_data(text):
-        return text
-    key = settings.TELEMETRY_HASH_KEY
-
-    def replace(match: re.Match[str]) -> str:
-        found = match.group()
-        if match.lastgroup == "email":
-            if not emails:
-                return found
-            return _token("email", found.replace("%40", "@").lower(), key)
-        canonical = _ipv6(found) if match.lastgroup == "v6" else _ipv4(found)
-        return _token("ip", canonical, key) if canonical else found
-
-    return _FINDER.sub(replace, text)
+    # E-mails first (a domain is never taken for an address), IPv6 before IPv4 (::ffff:192.0.2.1
+    # is one address); a token holds neither dots nor colons, so later passes cannot see into it.
+    if emails and _may_hold_email(text):
+        text = _EMAILS.sub(_email_token, text)
+    if _may_hold_ipv6(text):
+        text = _V6.sub(_ipv6_token, text)
+    if _may_hold_ipv4(text):
+        text = _V4.sub(_ipv4_token, text)
+    return text
 
 
 def is_email(value: str) -> bool:
-    return ("@" in value or "%40" in value) and _WHOLE_EMAIL.fullmatch(value.strip()) is not None
+    return ("@" in value or "%40" in value) and _EMAILS.fullmatch(value.strip()) is not None
+
+
+# Keys repeat from record to record: those known to hold nothing personal, with their lower case.
+_PLAIN_KEYS: dict[str, str] = {}
+_PLAIN_KEYS_KEPT = 4096
+
+
+def _clean_key(key: str) -> tuple[str, str]:
+    """(`key` redacted, its lower case); a key found plain is remembered (bounded, then forgotten)."""
+    if may_hold_personal_data(key):
+        key = redact(key)
+        return key, key.lower()
+    if len(_PLAIN_KEYS) >= _PLAIN_KEYS_KEPT:
+        _PLAIN_KEYS.clear()
+    lower = _PLAIN_KEYS[key] = key.lower()
+    return key, lower
 
 
 def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
@@ -151,13 +191,13 @@ def scrub(value: dict[str, Any], *, consent: bool) -> dict[str, Any]:
     personal: bool | None = None  # an e-mail key among the siblings: then `name` is a person's (asked when needed)
     out: dict[str, Any] = {}
     for key, item in value.items():
-        if isinstance(key, str) and may_hold_personal_data(key):
-            key = redact(key)
-        lower = key.lower() if isinstance(key, str) else ""
+        lower = _PLAIN_KEYS.get(key)
+        if lower is None:
+            key, lower = _clean_key(key)
         if lower not in _SPECIAL_KEYS:
             # Performance: the common case, the same checks as below for an ordinary key.
             if isinstance(item, str):
-                if may_hold_personal_data(item):
+                if "@" in item or "%40" in item or "::" in item or item.count(".") >= 3 or item.count(":") >= 6:
                     if not consent and is_email(item):
                         continue
                     item = redact(item, emails=not consent)
