@@ -9,6 +9,8 @@ from django.db import connection
 
 from apps.core.privacy import pseudonym_of_address
 from apps.events.models import Event
+from apps.ingest.envelope import HEARTBEAT, Envelope
+from apps.ingest.pipeline import redact_fields
 from apps.instances.models import Instance
 from apps.products.models import Product
 
@@ -76,3 +78,19 @@ def test_an_instance_whose_id_is_an_address_stays_one_instance(post: Post, sourc
     post("/api/v1/ingest", {"instance_id": "2001:0db8::0001", "message_id": "hb-3"},
          key=sources["native"].ingest_key)
     assert native.filter(instance_id=pseudonym).count() == 1
+
+
+def test_a_field_that_grows_past_its_column_when_redacted_still_fits() -> None:
+    long_id = "x" * 180 + " 10.1.2.3 1.2.3.4"  # 197 characters; each address grows to a 35-character token
+    envelope = Envelope(kind=HEARTBEAT, name="n" * 190 + " 10.1.2.3", instance_id=long_id)
+    redact_fields(envelope)
+    assert envelope.instance_id == redact_fields_again(long_id) and len(envelope.instance_id) <= 200
+    assert envelope.instance_id.startswith("h-") and "10.1.2.3" not in envelope.name
+    assert len(envelope.name) <= 200
+
+
+def redact_fields_again(instance_id: str) -> str:
+    """The same id gives the same stored id: the instance stays one."""
+    envelope = Envelope(kind=HEARTBEAT, name="n", instance_id=instance_id)
+    redact_fields(envelope)
+    return envelope.instance_id
