@@ -48,6 +48,8 @@ NAME_KEYS = frozenset({"name", "$name"})
 CONSENT_KEYS = frozenset({"subscribe-marketing", "subscribe_marketing", "subscribemarketing", "marketing_consent"})
 # Wasp documents that `deploy_cmd_args` carries only these keywords; anything else is dropped here too.
 DEPLOY_ARG_KEYWORDS = frozenset({"fly", "setup", "create-db", "deploy", "cmd"})
+
+
 def has_consent(*payloads: dict[str, Any] | None) -> bool:
     for payload in payloads:
         if payload:
