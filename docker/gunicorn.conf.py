@@ -32,6 +32,8 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 # bytes and milliseconds are what an operator needs; the proxy in front keeps addresses if policy allows.
 access_log_format = os.environ.get("GUNICORN_ACCESS_LOG_FORMAT",
                                    '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"')
+# The keyed product URLs hold the ingest key in the path itself: this logger redacts it.
+logger_class = "apps.core.gunicorn_logging.RedactingLogger"
 # Recycle workers now and then (a guard against slow leaks), but not every few seconds under ingest
 # load: each restart boots Django again while its connections wait.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))

@@ -15,7 +15,7 @@ from typing import Protocol
 import orjson
 
 from apps.core.geo import country_of
-from apps.core.privacy import keyed_hash, scrub
+from apps.core.privacy import keyed_hash, may_hold_personal_data, redact, scrub
 from apps.core.timeutil import corrected_timestamp
 from apps.ingest.envelope import HEARTBEAT, INSTALL, INSTALL_STEPS, OPT_OUT, Envelope, Parsed, RecordError
 from apps.instances.models import CollectionLevel
@@ -24,6 +24,10 @@ from apps.instances.models import CollectionLevel
 MAX_LENGTHS = {"name": 200, "instance_id": 200, "message_id": 200, "install_id": 200, "version": 64, "edition": 64,
                "os": 64, "arch": 32, "context": 64, "license_id": 200, "license_type": 64}
 _ALWAYS_CHECKED = ("name", "instance_id", "message_id", "install_id")
+# Every free-text field of an envelope is searched for addresses and e-mails, ids included: an id that
+# is (or holds) one becomes a keyed hash, the same every time, so the instance or run stays one.
+_IDENTIFYING = ("instance_id", "install_id", "message_id", "license_id")
+_SEARCHED = (*_IDENTIFYING, "name", "version", "edition", "os", "arch", "context", "license_type", "error")
 # A payload without a message id and without a client time is told apart from a later identical
 # one only by when it arrived: identical copies within the same UTC hour count as one (a retry).
 DERIVED_ID_WINDOW = "%Y-%m-%dT%H"
@@ -111,9 +115,27 @@ def protect(envelope: Envelope, request_ip: str) -> None:
         if envelope.kind == INSTALL and not envelope.install_id:
             envelope.install_id = f"ip-{keyed_hash(envelope.ip)[:32]}"
     envelope.ip = ""
+    redact_fields(envelope)
     envelope.properties = scrub(envelope.properties, consent=envelope.consent)
     if envelope.metrics:
         envelope.metrics = scrub(envelope.metrics, consent=False)
+
+
+def redact_fields(envelope: Envelope) -> None:
+    """Addresses and e-mails in the envelope's own fields become keyed hashes.
+
+    A token is longer than a short address, so a field that grows past its column becomes one
+    keyed hash of the whole (ids: still the same every time) or, for descriptions, is cut.
+    """
+    for name in _SEARCHED:
+        value = getattr(envelope, name)
+        if not value or not may_hold_personal_data(value):
+            continue
+        redacted = redact(value)
+        limit = MAX_LENGTHS.get(name)
+        if limit is not None and len(redacted) > limit:
+            redacted = f"h-{keyed_hash(redacted)}"[:limit] if name in _IDENTIFYING else redacted[:limit]
+        setattr(envelope, name, redacted)
 
 
 def derived_message_id(envelope: Envelope, received_at: datetime) -> str:

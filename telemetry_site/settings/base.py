@@ -314,8 +314,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # UTC time and logger name on every line: outages are read by lining logs up with each other.
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                   "django.server": {"()": "django.utils.log.ServerFormatter",
+                                     "format": "[{server_time}] {message}", "style": "{"}},
+    # No client address, e-mail or ingest key in any log line or admin e-mail (apps/core/log_redaction.py):
+    # Django's own handlers are declared again here, each with the filter.
+    "filters": {"redact": {"()": "apps.core.log_redaction.RedactPersonalData"},
+                "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+                 "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                                   "filters": ["redact"]},
+                 "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR",
+                                 "filters": ["require_debug_false", "redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO"},
+                "django.db.backends": {"level": "INFO"},
+                "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
 }

@@ -4,8 +4,8 @@ from apps.core.privacy import allowed_deploy_args, has_consent, is_email, scrub
 def test_addresses_are_dropped_by_key_and_ids_only_when_they_are_addresses() -> None:
     payload = {"ip": "10.0.0.1", "ipAddress": "x", "userId": "203.0.113.9", "user_id": "u-1",
                "wasp_version": "0.1.9.1", "context": {"ip": "::1", "library": {"name": "a"}}}
-    assert scrub(payload, consent=False) == {"user_id": "u-1", "wasp_version": "0.1.9.1",
-                                             "context": {"library": {"name": "a"}}}
+    assert scrub(payload, consent=False) == {"user_id": "u-1",
+                                             "wasp_version": "0.1.9.1", "context": {"library": {"name": "a"}}}
 
 
 def test_email_and_names() -> None:
