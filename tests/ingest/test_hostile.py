@@ -83,17 +83,21 @@ def test_timestamps_out_of_the_calendar_are_refused_by_index(client: Client, pro
                                                              when: Any) -> None:
     status, answer = send(client, product, path, top={"timestamp": when})
     assert status == 200, answer
-    assert [(e["index"], e["code"]) for e in answer["errors"]] == [(0, "invalid_timestamp")], answer
+    # An epoch number beyond a 64-bit integer breaks the number limit before it is read as a time.
+    code = "number_out_of_range" if isinstance(when, float) else "invalid_timestamp"
+    assert [(e["index"], e["code"]) for e in answer["errors"]] == [(0, code)], answer
     assert stored_names(product) == {"good-1"}
 
 
 @pytest.mark.parametrize("path", ["/batch/"])
-@pytest.mark.parametrize("offset", [b"1e20", b"-1e20", b"100000000000000000000000000000"])
+@pytest.mark.parametrize(("offset", "code"), [(b"1e18", "invalid_field"), (b"-1e18", "invalid_field"),
+                                              (b"1e20", "number_out_of_range"), (b"-1e20", "number_out_of_range"),
+                                              (b"100000000000000000000000000000", "number_out_of_range")])
 def test_posthog_offset_beyond_ten_years_is_refused_by_index(client: Client, product: Product, path: str,
-                                                             offset: bytes) -> None:
+                                                             offset: bytes, code: str) -> None:
     status, answer = send(client, product, path, top={"offset": 0},
                           raw=lambda body: body.replace(b'"offset":0', b'"offset":' + offset, 1))
-    assert status == 200 and [(e["index"], e["code"]) for e in answer["errors"]] == [(0, "invalid_field")], answer
+    assert status == 200 and [(e["index"], e["code"]) for e in answer["errors"]] == [(0, code)], answer
     assert stored_names(product) == {"good-1"}
 
 
