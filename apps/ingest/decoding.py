@@ -119,7 +119,8 @@ def decode_json(raw: bytes, *, content_type: str = "") -> Any:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "utf-8" in str(exc).lower():
+        reason = str(exc).lower()
+        if "utf-8" in reason or "surrogate" in reason:  # an unpaired \ud800 escape encodes no character either
             raise ApiError(code="invalid_encoding", message="The body is not valid UTF-8.") from None
         parsed = _with_unrepresentable_numbers(body)
         if parsed is None:

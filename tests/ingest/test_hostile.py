@@ -1,6 +1,7 @@
 """Every record is judged alone, on every ingest path: a hostile record is refused by index with a
 clear code, the good one beside it is stored, and nothing answers 5xx."""
 
+import gzip
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.events.models import Event
+from apps.ingest.protocols import common
 from apps.products.models import Product
 
 from .conftest import SENDER, basic
@@ -132,12 +134,77 @@ def test_nesting_beyond_the_parser_is_a_clear_400(client: Client, product: Produ
     assert (status, answer["code"]) == (400, "invalid_json"), answer
 
 
+LIMITS = common.MAX_KEYS_PER_OBJECT, common.MAX_MEMBERS_PER_RECORD, common.MAX_KEY_LENGTH, common.MAX_STRING_LENGTH
+BEYOND_THE_LIMITS: dict[str, tuple[dict[str, Any], str]] = {
+    "keys in one object": ({"many": {f"k{n}": n for n in range(common.MAX_KEYS_PER_OBJECT + 1)}}, "too_many_keys"),
+    "keys in the record": ({f"o{n}": {f"k{m}": m for m in range(900)} for n in range(12)}, "too_many_keys"),
+    "items in a list": ({"list": list(range(common.MAX_MEMBERS_PER_RECORD + 1))}, "too_many_keys"),
+    "key length": ({"k" * (common.MAX_KEY_LENGTH + 1): 1}, "too_long"),
+    "string length": ({"long": "s" * (common.MAX_STRING_LENGTH + 1)}, "too_long"),
+    "string length in a list": ({"long": ["s" * (common.MAX_STRING_LENGTH + 1)]}, "too_long"),
+}
+AT_THE_LIMITS = {"many": {f"k{n}": n for n in range(common.MAX_KEYS_PER_OBJECT - 5)},
+                 "k" * common.MAX_KEY_LENGTH: "s" * common.MAX_STRING_LENGTH,
+                 "ints": [2**63 - 1, -(2**63)], "fractions": [0.5, -1e18, 1e-300]}
+
+
+@pytest.mark.parametrize("case", list(BEYOND_THE_LIMITS))
 @pytest.mark.parametrize("path", list(PATHS))
-def test_huge_numbers_never_cost_a_5xx(client: Client, product: Product, path: str) -> None:
-    status, answer = send(client, product, path, props={"big": 0},
-                          raw=lambda body: body.replace(b'"big":0', b'"big":1e308,"bigger":' + b"9" * 30, 1))
+def test_records_beyond_the_size_limits_are_refused_by_index(client: Client, product: Product, path: str,
+                                                             case: str) -> None:
+    props, code = BEYOND_THE_LIMITS[case]
+    status, answer = send(client, product, path, props=props)
     assert status == 200, answer
-    assert "good-1" in stored_names(product)
+    assert [(e["index"], e["code"]) for e in answer["errors"]] == [(0, code)], answer
+    assert stored_names(product) == {"good-1"}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_records_at_the_limits_are_stored(client: Client, product: Product, path: str) -> None:
+    status, answer = send(client, product, path, props=AT_THE_LIMITS)
+    assert status == 200 and not answer.get("errors"), answer
+    assert stored_names(product) == {"hostile-1", "good-1"}
+
+
+# Numbers no 64-bit column or jsonb can hold, as senders write them (Python's json.dumps writes NaN).
+HUGE_NUMBERS = [b"9223372036854775808", b"18446744073709551615", b"-9223372036854775809", b"9" * 30, b"1e19",
+                b"1e308", b"-1e308", b"1e400", b"-1e400", b"1" + b"0" * 400, b"9" * 5000, b"NaN", b"Infinity",
+                b"-Infinity", b"[1, NaN]", b'{"deeper": Infinity}']
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS, ids=lambda number: number[:24].decode())
+@pytest.mark.parametrize("path", list(PATHS))
+def test_numbers_beyond_64_bits_are_refused_by_index(client: Client, product: Product, path: str,
+                                                     number: bytes) -> None:
+    status, answer = send(client, product, path, props={"big": 0},
+                          raw=lambda body: body.replace(b'"big":0', b'"big":' + number, 1))
+    assert status == 200, answer
+    assert [(e["index"], e["code"]) for e in answer["errors"]] == [(0, "number_out_of_range")], answer
+    assert stored_names(product) == {"good-1"}
+
+
+def test_shared_batch_fields_are_held_to_the_same_limits(client: Client, product: Product) -> None:
+    body = orjson.dumps({"batch": [_segment("good-1", {}, {})], "context": {"big": 0}}).replace(b"0}}", b"NaN}}")
+    response = client.post("/v1/batch", data=body, content_type="application/json",
+                           HTTP_AUTHORIZATION=basic(product.ingest_key))
+    assert (response.status_code, response.json()["code"]) == (400, "number_out_of_range"), response.json()
+
+
+BAD_UTF8 = {"invalid bytes": b'"\xff\xfe"', "overlong": b'"\xc0\xaf"', "encoded surrogate": b'"\xed\xa0\x80"',
+            "lone surrogate escape": b'"\\ud800"', "lone surrogate beside NaN": b'"\\udfff","n":NaN'}
+
+
+@pytest.mark.parametrize("case", list(BAD_UTF8))
+@pytest.mark.parametrize("gzipped", [False, True])
+@pytest.mark.parametrize("path", list(PATHS))
+def test_bad_utf8_is_a_clear_400(client: Client, product: Product, path: str, case: str, gzipped: bool) -> None:
+    record, wrap = PATHS[path]
+    body = orjson.dumps(wrap([record("hostile-1", {}, {"note": 0})])).replace(b'"note":0', b'"note":' + BAD_UTF8[case])
+    response = client.post(path, data=gzip.compress(body) if gzipped else body, content_type="application/json",
+                           HTTP_CONTENT_ENCODING="gzip" if gzipped else "", HTTP_X_TELEMETRY_KEY=product.ingest_key,
+                           HTTP_AUTHORIZATION=basic(product.ingest_key))
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_encoding"), response.json()
+    assert not Event.objects.exists()
 
 
 @pytest.mark.parametrize("path", list(PATHS))

@@ -116,7 +116,9 @@ def limits_problem(record: dict[str, Any]) -> RecordInvalid | None:
                     return RecordInvalid("too_long", f"A string may be at most {MAX_STRING_LENGTH} characters long.")
             elif isinstance(value, dict | list):
                 stack.append((value, depth + 1))
-            elif isinstance(value, int | float) and not MIN_NUMBER <= value <= MAX_NUMBER:  # NaN compares false
+            # NaN compares false. A float of exactly -2**63 is an integer one below it, rounded by the parser.
+            elif (isinstance(value, int | float) and not MIN_NUMBER < value <= MAX_NUMBER
+                  and not (value == MIN_NUMBER and type(value) is int)):
                 return RecordInvalid("number_out_of_range", f"Numbers must be finite and lie between {MIN_NUMBER} "
                                      f"and {MAX_NUMBER} (a 64-bit integer's range); {value!r} does not.")
     return None
