@@ -2,6 +2,8 @@
 clear code, the good one beside it is stored, and nothing answers 5xx."""
 
 import gzip
+import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -238,3 +240,94 @@ def test_an_unexpected_failure_still_answers_json(client: Client, product: Produ
     status, answer = send(client, product, path)
     assert (status, answer["code"]) == (500, "server_error")
     assert not Event.objects.exists()
+
+
+def post_raw(client: Client, path: str, body: bytes, **headers: str) -> tuple[int, Any, float]:
+    """Status, answer and the CPU time this thread spent on the request."""
+    started = time.thread_time()
+    response = client.post(path, data=body, content_type="application/json", REMOTE_ADDR=SENDER, **headers)
+    return response.status_code, response.json(), time.thread_time() - started
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    """A few kilobytes that inflate to 64 MB."""
+    return gzip.compress(b'{"batch": [' + b" " * (64 << 20) + b"]}", compresslevel=9)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_a_gzip_bomb_is_refused_fast_on_every_path(client: Client, product: Product, path: str, bomb: bytes) -> None:
+    key = product.ingest_key
+    status, answer, cpu = post_raw(client, path, bomb, HTTP_CONTENT_ENCODING="gzip", HTTP_X_TELEMETRY_KEY=key,
+                                   HTTP_AUTHORIZATION=basic(key))
+    assert (status, answer["code"]) == (413, "payload_too_large"), answer
+    assert cpu < 0.5, cpu
+
+
+# 50,000 empty gzip members: one megabyte that once cost 0.7 s of CPU before it was refused.
+MEMBER_FLOOD = gzip.compress(b"") * 50_000
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_a_gzip_member_flood_without_a_key_is_refused_cheaply(client: Client, product: Product, path: str) -> None:
+    status, answer, cpu = post_raw(client, path, MEMBER_FLOOD, HTTP_CONTENT_ENCODING="gzip")
+    assert (status, answer["code"]) == (400, "invalid_encoding"), answer
+    assert cpu < 0.1, cpu
+
+
+@pytest.mark.parametrize(("path", "headers"), [
+    ("/api/v1/ingest", {"HTTP_X_TELEMETRY_KEY": "wrong"}),
+    ("/v1/batch", {"HTTP_AUTHORIZATION": basic("wrong")}),
+    ("/batch/", {"HTTP_AUTHORIZATION": "Bearer wrong"}),
+    ("/api/v1/ingest/flowfuse/wrong", {}),
+])
+def test_a_wrong_key_in_headers_or_url_is_refused_before_decompressing(client: Client, product: Product, path: str,
+                                                                       headers: dict[str, str], monkeypatch) -> None:
+    def never(*args: Any, **kwargs: Any) -> bytes:
+        raise AssertionError("decompressed before the key was checked")
+
+    monkeypatch.setattr("apps.ingest.decoding.gunzip", never)
+    status, answer, _ = post_raw(client, path, MEMBER_FLOOD, HTTP_CONTENT_ENCODING="gzip", **headers)
+    assert (status, answer["code"]) == (401, "unknown_key"), answer
+
+
+def test_a_few_gzip_members_are_one_body(client: Client, product: Product) -> None:
+    body = orjson.dumps({"batch": [_native("good-1", {}, {})]})
+    status, answer, _ = post_raw(client, "/api/v1/ingest", gzip.compress(body[:10]) + gzip.compress(body[10:]),
+                                 HTTP_CONTENT_ENCODING="gzip", HTTP_X_TELEMETRY_KEY=product.ingest_key)
+    assert status == 200, answer
+    assert stored_names(product) == {"good-1"}
+
+
+def measured(client: Client, path: str, body: bytes, product: Product) -> tuple[int, Any, int, int]:
+    """Status, answer, answer size and the peak memory Python allocated while serving the request."""
+    tracemalloc.start()
+    try:
+        response = client.post(path, data=body, content_type="application/json", REMOTE_ADDR=SENDER,
+                               HTTP_X_TELEMETRY_KEY=product.ingest_key, HTTP_AUTHORIZATION=basic(product.ingest_key))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return response.status_code, response.json(), len(response.content), peak
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_a_hundred_thousand_records_get_one_clear_answer_in_bounded_memory(client: Client, product: Product,
+                                                                         path: str) -> None:
+    _, wrap = PATHS[path]
+    body = orjson.dumps(wrap([{"n": 1}] * 100_000))
+    status, answer, size, peak = measured(client, path, body, product)
+    assert (status, answer["code"]) == (413, "too_many_records"), answer
+    # Parsing alone costs about 40 bytes per body byte (a dict per record); nothing after it grows with the count.
+    assert size < 1_000 and peak < 48 << 20, (size, peak)
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_a_full_batch_of_bad_records_gets_a_bounded_answer_in_bounded_memory(client: Client, product: Product,
+                                                                            path: str) -> None:
+    _, wrap = PATHS[path]
+    body = orjson.dumps(wrap([{"n": 1}] * common.MAX_RECORDS_PER_REQUEST))  # no record of any protocol
+    status, answer, size, peak = measured(client, path, body, product)
+    assert (status, answer["code"], len(answer["details"])) == (400, "invalid_records", 100), answer
+    assert size < 20_000 and peak < 16 << 20, (size, peak)
