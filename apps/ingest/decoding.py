@@ -6,6 +6,7 @@ limit, so a bomb costs the server no more than an honest body of the limit's siz
 
 import base64
 import binascii
+import json
 import re
 import zlib
 from typing import Any
@@ -21,6 +22,12 @@ _IDENTITY = ("", "identity")
 _BOM = b"\xef\xbb\xbf"
 # A body that starts like a URL-encoded form with a `data` field (PostHog), whatever its label.
 _FORM_FIELD = re.compile(rb"^(?:[A-Za-z0-9_.%-]+=[^&]*&)*data=")
+# What orjson refuses and a record limit can judge instead: NaN, Infinity, exponents beyond a double.
+_NON_FINITE = re.compile(rb"NaN|Infinity|[eE]\+?[0-9]{3}|[0-9]{300}")
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+# Concatenated gzip members are legal but rare (a client appending to a compressed buffer); a
+# flood of empty ones costs a decompressor each, so the count is bounded before the size is.
+MAX_GZIP_MEMBERS = 64
 
 
 def too_large(limit: int) -> ApiError:
@@ -77,7 +84,12 @@ def _read_unsized(request: HttpRequest, *, limit: int) -> bytes:
 def gunzip(raw: bytes, *, limit: int) -> bytes:
     out = bytearray()
     data = raw
+    members = 0
     while data:
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            raise ApiError(code="invalid_encoding", message=f"The gzip body has more than {MAX_GZIP_MEMBERS} "
+                           "members; send one.")
         inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # gzip or zlib header
         try:
             out += inflater.decompress(data, limit + 1 - len(out))
@@ -107,12 +119,37 @@ def decode_json(raw: bytes, *, content_type: str = "") -> Any:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "utf-8" in str(exc).lower():
+        reason = str(exc).lower()
+        if "utf-8" in reason or "surrogate" in reason:  # an unpaired \ud800 escape encodes no character either
             raise ApiError(code="invalid_encoding", message="The body is not valid UTF-8.") from None
-        raise ApiError(code="invalid_json", message=f"The body is not valid JSON: {exc}.") from None
+        parsed = _with_unrepresentable_numbers(body)
+        if parsed is None:
+            raise ApiError(code="invalid_json", message=f"The body is not valid JSON: {exc}.") from None
     # PostgreSQL text and jsonb cannot hold U+0000; in JSON it can only arrive escaped, so the
     # byte check keeps the walk off the common path.
     return without_nul(parsed) if b"\\u0000" in body else parsed
+
+
+def _with_unrepresentable_numbers(body: bytes) -> Any:
+    """The body parsed with NaN, Infinity and numbers beyond a double (1e400) kept as non-finite floats.
+
+    orjson refuses the whole body for them, but Python's `json.dumps` writes NaN by default: one
+    such record must be refused alone by the record limits, not take its batch down. Only bodies
+    orjson refused get here, and only when such a number could be why; lone surrogate escapes,
+    which orjson refuses and the standard parser would let through to the database, never do.
+    """
+    if _SURROGATE_ESCAPE.search(body) or not _NON_FINITE.search(body):
+        return None
+    try:
+        return json.loads(body, parse_int=_bounded_int)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _bounded_int(digits: str) -> int | float:
+    # Longer than any 64-bit integer: a float, refused by the record limits, instead of a
+    # conversion that Python caps at 4300 digits.
+    return int(digits) if len(digits) <= 20 else float(digits)
 
 
 def _is_form(content_type: str) -> bool:

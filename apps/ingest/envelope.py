@@ -74,12 +74,13 @@ class RecordInvalid(Exception):
 
 
 class ProtocolError(Exception):
-    """The body as a whole is not this protocol: the request is rejected with 400."""
+    """The body as a whole is not this protocol (or breaks a limit): the request is rejected with a 4xx."""
 
-    def __init__(self, message: str, code: str = "invalid_body") -> None:
+    def __init__(self, message: str, code: str = "invalid_body", *, status_code: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status_code = status_code
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,19 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": _REF + name}
 
 
+TWO_WAY_PROPERTIES: dict[str, Any] = {
+    "collect": {"type": "string", "enum": ["full", "heartbeat", "off"],
+                "description": "The instance's collection level: what it should keep sending. For a batch of "
+                               "several instances: the strictest of their levels."},
+    "latest_version": {"type": "string"},
+    "outdated": {"type": "boolean", "description": "The instance's version is older than latest_version. For a "
+                                                   "batch of several instances: true if any of them is."},
+    "notices": {"type": "array", "items": _ref("IngestNotice"),
+                "description": "Notices whose version range contains the instance's version. For a batch of "
+                               "several instances: those that apply to any of them, each once."},
+    "next_ping_in": {"type": "integer", "description": "Seconds until the next heartbeat is expected."}}
+
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "IngestError": {"type": "object", "required": ["code", "message"], "properties": {
         "code": {"type": "string"}, "message": {"type": "string"},
@@ -34,17 +47,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "id": {"type": "integer"}, "level": {"type": "string", "enum": ["info", "warning", "security", "critical"]},
         "title": {"type": "string"}, "message": {"type": "string"}, "url": {"type": "string"}}},
     "TwoWayAnswer": {"type": "object", "required": ["collect", "latest_version", "outdated", "notices", "next_ping_in"],
-                     "properties": {
-        "collect": {"type": "string", "enum": ["full", "heartbeat", "off"],
-                    "description": "The instance's collection level: what it should keep sending. For a batch of "
-                                   "several instances: the strictest of their levels."},
-        "latest_version": {"type": "string"},
-        "outdated": {"type": "boolean", "description": "The instance's version is older than latest_version. For a "
-                                                       "batch of several instances: true if any of them is."},
-        "notices": {"type": "array", "items": _ref("IngestNotice"),
-                    "description": "Notices whose version range contains the instance's version. For a batch of "
-                                   "several instances: those that apply to any of them, each once."},
-        "next_ping_in": {"type": "integer", "description": "Seconds until the next heartbeat is expected."}}},
+                     "properties": TWO_WAY_PROPERTIES},
     "IngestCounts": {"type": "object", "required": ["accepted", "duplicates", "dropped", "errors"], "properties": {
         "accepted": {"type": "integer", "description": "Records stored by this request."},
         "duplicates": {"type": "integer", "description": "Records whose message id was already stored."},
@@ -56,7 +59,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "instances": {"type": "object", "additionalProperties": _ref("TwoWayAnswer"),
                       "description": "One answer per instance id when a batch carries several instances' "
                                      "heartbeats; the top level then answers for the batch as a whole."}}},
-    "ProductIngestAnswer": {"allOf": [_ref("IngestCounts"), _ref("TwoWayAnswer")]},
+    # An empty request (`[]`) has no instance to answer for: counts only.
+    "ProductIngestAnswer": {"allOf": [_ref("IngestCounts"), {
+        "type": "object", "description": "The two-way answer for the instance the request names (absent when "
+                                         "the request holds no record).",
+        "properties": TWO_WAY_PROPERTIES}]},
     "NativeRecord": {"type": "object", "properties": {
         "type": {"type": "string", "enum": list(KINDS), "default": "heartbeat",
                  "description": "Default: heartbeat, or event when `event` is given. `opt_out`: an instance "
@@ -135,7 +142,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 _ERRORS = {
     "400": "Invalid JSON, wrong encoding, or no valid record; nothing was stored.",
     "401": "Missing or unknown ingest key.",
-    "413": "Body larger than the limit once decompressed.",
+    "413": "Body larger than the limit once decompressed, or more records than one request may carry "
+           "(docs/integrations.md, Limits).",
 }
 
 
@@ -177,7 +185,7 @@ def _paths() -> dict[str, dict[str, Any]]:
     native_answer = {"allOf": [_ref("IngestCounts"), {
         "type": "object", "description": "With heartbeats: the two-way answer for their instance; for "
                                           "several instances, for the batch as a whole (see `instances`).",
-        "properties": SCHEMAS["TwoWayAnswer"]["properties"]}]}
+        "properties": TWO_WAY_PROPERTIES}]}
     paths = {"/api/v1/ingest": _operation(
         tag="ingest", summary="Native ingest: heartbeats, install steps and events",
         description="One record, a list, or `{batch, sent_at}`. Valid records are stored, invalid ones "

@@ -113,7 +113,7 @@ def _store(request: HttpRequest, protocol: str, style: str, options: dict[str, A
     try:
         parsed = protocols.parse(protocol, body, rules=product.rules, **options)
     except ProtocolError as exc:
-        raise ApiError(code=exc.code, message=exc.message) from None
+        raise ApiError(code=exc.code, message=exc.message, status_code=exc.status_code) from None
     _refuse_foreign_tokens(parsed, key)
     # The signature names an instance by the id it sent, whatever the pipeline makes of ids.
     sent_ids = {e.index: e.instance_id for e in parsed.envelopes} if style in signing.SIGNED_STYLES else {}

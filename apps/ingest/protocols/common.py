@@ -17,9 +17,22 @@ CONTEXT_KEYS = ("ci", "context")
 IP_FIELDS = ("ipAddress", "ip_address", "ip", "$ip")
 ERROR_KEYS = ("error", "errorMessage", "error_message", "reason", "message")
 _BOOKKEEPING_PREFIXES = ("$", "mp_")
-# Deeper records are refused before any work: the JSON encoder that derives message ids and writes
-# rows stops at 254 levels, and no telemetry payload needs a tenth of that.
+# Limits every record is held to before any work is done with it (docs/integrations.md, "Limits").
+# Deeper records are refused: the JSON encoder that derives message ids and writes rows stops at
+# 254 levels, and no telemetry payload needs a tenth of that.
 MAX_DEPTH = 100
+MAX_KEYS_PER_OBJECT = 1_000
+# Keys and list items at every level together: what one record may cost to scrub, hash and store.
+MAX_MEMBERS_PER_RECORD = 10_000
+MAX_KEY_LENGTH = 1_024
+MAX_STRING_LENGTH = 65_536
+# Numbers must fit a signed 64-bit integer (PostgreSQL bigint); fractions inside that range are
+# fine. Beyond it, and for NaN and infinities, sums and casts overflow and jsonb refuses NaN.
+MIN_NUMBER = -(2**63)
+MAX_NUMBER = 2**63 - 1
+# A request carries at most this many records: beyond it the answer is one clear 413, not one
+# error per record, and a worker's memory stays bounded by the limit rather than by the body.
+MAX_RECORDS_PER_REQUEST = 10_000
 # Client times outside these bounds are refused: any skew correction between two times inside them
 # stays inside datetime's range, and nothing real is sent from before 1970 or after 2100.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -33,11 +46,26 @@ def batch_items(body: Any, *, batch_key: str = "batch") -> tuple[list[Any], dict
         if items is not None:
             if not isinstance(items, list):
                 raise ProtocolError(f"`{batch_key}` must be a list of records.")
-            return items, body
+            _check_shared(body, batch_key)
+            return _counted(items), body
         return [body], body
     if isinstance(body, list):
-        return body, {}
+        return _counted(body), {}
     raise ProtocolError("The body must be a JSON object or a list of objects.")
+
+
+def _counted(items: list[Any]) -> list[Any]:
+    if len(items) > MAX_RECORDS_PER_REQUEST:
+        raise ProtocolError(f"A request may carry at most {MAX_RECORDS_PER_REQUEST} records; this one has "
+                            f"{len(items)}. Send them in smaller batches.", "too_many_records", status_code=413)
+    return items
+
+
+def _check_shared(body: dict[str, Any], batch_key: str) -> None:
+    """Fields a batch shares with every record (Segment's `context`, `sentAt`) are held to the same limits."""
+    problem = limits_problem({key: value for key, value in body.items() if key != batch_key})
+    if problem:
+        raise ProtocolError(f"The batch's shared fields: {problem.message}", problem.code)
 
 
 def read_records(items: list[Any], build: Callable[[dict[str, Any]], Envelope | None]) -> Parsed:
@@ -47,8 +75,9 @@ def read_records(items: list[Any], build: Callable[[dict[str, Any]], Envelope | 
         try:
             if not isinstance(item, dict):
                 raise RecordInvalid("invalid_record", "A record must be a JSON object.")
-            if nesting_exceeds(item, MAX_DEPTH):
-                raise RecordInvalid("too_deep", f"A record may nest objects and lists at most {MAX_DEPTH} deep.")
+            problem = limits_problem(item)
+            if problem:
+                raise problem
             envelope = build(item)
         except RecordInvalid as exc:
             parsed.errors.append(RecordError(index, exc.code, exc.message))
@@ -59,16 +88,40 @@ def read_records(items: list[Any], build: Callable[[dict[str, Any]], Envelope | 
     return parsed
 
 
-def nesting_exceeds(value: Any, limit: int) -> bool:
-    """Whether objects and lists nest deeper than `limit`; iterative, so no depth can overflow the check."""
-    stack = [(value, 1)]
+def limits_problem(record: dict[str, Any]) -> RecordInvalid | None:
+    """The first limit `record` breaks, found in one iterative walk (no depth can overflow the check)."""
+    members = 0
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(record, 1)]
     while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+        container, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return RecordInvalid("too_deep", f"A record may nest objects and lists at most {MAX_DEPTH} deep.")
+        members += len(container)
+        if members > MAX_MEMBERS_PER_RECORD:
+            return RecordInvalid("too_many_keys", f"A record may hold at most {MAX_MEMBERS_PER_RECORD} keys and "
+                                 "list items in all.")
+        if isinstance(container, dict):
+            if len(container) > MAX_KEYS_PER_OBJECT:
+                return RecordInvalid("too_many_keys", f"An object may hold at most {MAX_KEYS_PER_OBJECT} keys.")
+            if container and max(map(len, container)) > MAX_KEY_LENGTH:
+                longest = max(container, key=len)
+                return RecordInvalid("too_long", f"A key may be at most {MAX_KEY_LENGTH} characters long "
+                                     f"(one starts {longest[:40]!r}).")
+            values = container.values()
+        else:
+            values = container
+        for value in values:
+            if isinstance(value, str):
+                if len(value) > MAX_STRING_LENGTH:
+                    return RecordInvalid("too_long", f"A string may be at most {MAX_STRING_LENGTH} characters long.")
+            elif isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+            # NaN compares false. A float of exactly -2**63 is an integer one below it, rounded by the parser.
+            elif (isinstance(value, int | float) and not MIN_NUMBER < value <= MAX_NUMBER
+                  and not (value == MIN_NUMBER and type(value) is int)):
+                return RecordInvalid("number_out_of_range", f"Numbers must be finite and lie between {MIN_NUMBER} "
+                                     f"and {MAX_NUMBER} (a 64-bit integer's range); {value!r} does not.")
+    return None
 
 
 def first(mapping: dict[str, Any] | None, keys: Iterable[str]) -> Any:
