@@ -20,7 +20,7 @@ def is_ip_address(value: object) -> bool:
     if not isinstance(value, str) or not value or len(value) > 45:
         return False
     value = value.strip()
-    # Performance (issue 7): every scrubbed id goes through here; an address starts with a digit
+    # Performance: every scrubbed id goes through here; an address starts with a digit
     # (IPv4) or contains a colon (IPv6), and ip_address() raising on the rest costs far more.
     if not (value[:1].isdigit() or ":" in value):
         return False
