@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab  # noqa: F401  (re-exported for schedule definitions)
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
@@ -128,6 +129,13 @@ def database_session_options(statement_timeout: int) -> str:
 
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# DATABASE_URL names a PgBouncer in transaction mode (docs/scaling.md "PgBouncer"): "pgbouncer", else empty.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}")
+# Through PgBouncer the worker's sessions come from a second database entry of PgBouncer whose
+# connect_query sets the job statement timeout (empty: DATABASE_URL's database name + "_jobs").
+DATABASE_POOLER_JOB_NAME = env.str("DATABASE_POOLER_JOB_NAME", default="")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE let web, worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -150,8 +158,16 @@ else:
                           "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
                           "keepalives_interval": 10, "keepalives_count": 3}.items():
         _options.setdefault(_name, _value)
-    _options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
-                                                 _options.get("options")]))
+    if DATABASE_POOLER:
+        # Transaction pooling: consecutive transactions of one connection may run in different
+        # server sessions, so nothing may live in a session. Named prepared statements and
+        # server-side cursors do; PgBouncer 1.18 refuses the `options` startup parameter, so the
+        # timeouts come from its database entries' connect_query (apps/core/db_health.py checks them).
+        _options["prepare_threshold"] = None
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        _options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
+                                                     _options.get("options")]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -202,7 +218,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # runs. The longest task is one chunk of a rollup backfill (apps/rollups/tasks.py) or a retention pass.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(60, CELERY_TASK_TIME_LIMIT // 10)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Exactly one beat sends tasks however many are started (apps/core/beat.py): the others wait,
+# and one of them takes over within BEAT_LEASE_SECONDS of the holder's death.
+CELERY_BEAT_SCHEDULER = "apps.core.beat:LeaseScheduler"
+BEAT_LEASE_SECONDS = env.int("BEAT_LEASE_SECONDS", default=30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 AUTH_PASSWORD_VALIDATORS = [
