@@ -29,6 +29,8 @@ LEASE = "beat"
 
 
 class LeaseScheduler(DatabaseScheduler):
+    max_interval: float
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.lease_seconds: int = settings.BEAT_LEASE_SECONDS

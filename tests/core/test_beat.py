@@ -45,7 +45,7 @@ class Recording(LeaseScheduler):
         self.sent.append((entry.name, timezone.now()))
 
     @property
-    def producer(self) -> None:  # type: ignore[override]
+    def producer(self) -> None:
         return None
 
 
