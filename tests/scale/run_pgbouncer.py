@@ -58,7 +58,7 @@ def main() -> int:
                     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": str(IDLE_IN_TRANSACTION),
                     "PGBOUNCER_TEST_ADMIN_URL": bouncer.url("pgbouncer")})
         suites = shlex.split(os.environ.get("PGBOUNCER_PYTEST_ARGS", SUITES))
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--reuse-db", *suites]
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--reuse-db", "--durations=10", *suites]
         print(" ".join(command), flush=True)
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     finally:
