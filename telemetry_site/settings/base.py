@@ -152,6 +152,14 @@ else:
         _options.setdefault(_name, _value)
     _options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
                                                  _options.get("options")]))
+    # One way to run SQL in every environment: Django's cursor with server-side binding (parameters
+    # travel apart from the statement instead of being quoted into it in Python). psycopg prepares a
+    # statement on the server after DATABASE_PREPARE_THRESHOLD executions, which saves PostgreSQL
+    # planning every heartbeat's statements again (docs/performance.md). A PgBouncer before 1.21 in
+    # transaction mode cannot keep prepared statements: there set it to `none` (or empty).
+    _options.setdefault("server_side_binding", env.bool("DATABASE_SERVER_SIDE_BINDING", default=True))
+    _threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
+    _options.setdefault("prepare_threshold", None if _threshold in ("", "none") else int(_threshold))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
