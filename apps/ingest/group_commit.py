@@ -255,7 +255,7 @@ class GroupCommitter:
             # idle is replaced before the group (drop_if_closed_by_server, as for requests).
             db = connections["default"]
             db.close_if_unusable_or_obsolete()
-            db.health_check_done = True
+            db.health_check_done = True  # type: ignore[attr-defined]  # Django sets it; the stubs lack it
 
 
 _committer = GroupCommitter()

@@ -25,10 +25,18 @@ from apps.products.models import Product
 
 # More new instances than this in one group (a bulk import) link in statements of their own.
 _LINKS_IN_ONE_STATEMENT = 500
+def _when(value: Any) -> datetime:
+    """A NOT NULL datetime column read with a raw cursor."""
+    parsed = sql.dt_result(value)
+    if parsed is None:
+        raise ValueError(f"not a datetime: {value!r}")
+    return parsed
+
+
 def _state(row: Sequence[Any], *, with_metrics: bool) -> InstanceState:
     return InstanceState(
-        pk=row[0], instance_id=row[1], collection=row[2], status=row[3], first_seen=sql.dt_result(row[4]),
-        last_seen=sql.dt_result(row[5]), heartbeat_count=row[6], version=row[7],
+        pk=row[0], instance_id=row[1], collection=row[2], status=row[3], first_seen=_when(row[4]),
+        last_seen=_when(row[5]), heartbeat_count=row[6], version=row[7],
         metrics=sql.json_result(row[8]) if with_metrics else None,
     )
 

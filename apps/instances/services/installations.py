@@ -13,7 +13,7 @@ from apps.instances.models import Installation
 # Steps that end an install run; `support` is a request for help, not an outcome.
 _FINISHING = (Installation.Status.SUCCEEDED, Installation.Status.FAILED)
 # Order of steps sharing one timestamp (an installer reporting start and success in the same second).
-_RANK = {Installation.Status.STARTED: 0, Installation.Status.FAILED: 1, Installation.Status.SUPPORT: 2,
+_RANK: dict[str, int] = {Installation.Status.STARTED: 0, Installation.Status.FAILED: 1, Installation.Status.SUPPORT: 2,
          Installation.Status.SUCCEEDED: 3}
 
 
