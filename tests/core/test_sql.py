@@ -1,6 +1,8 @@
 """apps/core/sql.py: statements run on Django's own cursor, the same in every environment; `rows_cte`."""
 
+import runpy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -60,3 +62,18 @@ def test_rows_cte_returns_its_rows() -> None:
     assert [(n, word, sql.dt_result(at), sql.json_result(data), maybe) for n, word, at, data, maybe in got] == \
         sorted(rows, key=lambda row: row[0], reverse=True)
     assert len(params) == (2 if sql.is_postgres() else len(rows) * len(columns))
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 5), ("", None), ("none", None), ("0", 0), ("12", 12)])
+def test_prepared_statements_follow_database_prepare_threshold(monkeypatch: pytest.MonkeyPatch, value: str | None,
+                                                               expected: int | None) -> None:
+    """PostgreSQL settings: server-side binding, and psycopg's prepare threshold from the environment."""
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unused")
+    if value is None:
+        monkeypatch.delenv("DATABASE_PREPARE_THRESHOLD", raising=False)
+    else:
+        monkeypatch.setenv("DATABASE_PREPARE_THRESHOLD", value)
+    base = Path(__file__).resolve().parents[2] / "telemetry_site" / "settings" / "base.py"
+    options = runpy.run_path(str(base))["DATABASES"]["default"]["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == expected
