@@ -243,6 +243,7 @@ def judge_memory(history: list[dict[str, dict[int, int]]]) -> list[str]:
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # minutes show as they end
     began = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="telemetry-soak-"))
     os.chmod(workdir, 0o755)
