@@ -29,6 +29,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +157,11 @@ def race(nodes: list[Node], key: str, pg: Postgres, failures: list[str]) -> None
     with psycopg.connect(pg.url.replace("postgres://", "postgresql://"), autocommit=True) as db:
         rows = db.execute("SELECT e.message_id, count(*) FROM events_event e JOIN products_product p "
                           "ON p.id = e.product_id WHERE p.slug = %s GROUP BY e.message_id", [SLUG]).fetchall()
-        counted, stored_heartbeats = db.execute(
+        totals = db.execute(
             "SELECT (SELECT coalesce(sum(heartbeat_count), 0) FROM instances_instance), "
             "(SELECT count(*) FROM events_event WHERE kind = 'heartbeat')").fetchone()
+    assert totals is not None
+    counted, stored_heartbeats = totals
     stored = {message_id for message_id, _ in rows}
     doubled = sum(n - 1 for _, n in rows if n > 1)
     accepted = sum(node.accepted for node in nodes)
@@ -262,6 +265,10 @@ def done(workdir: Path) -> tuple[list[str], list[str], dict[str, int]]:
     return received, succeeded, per_worker
 
 
+def ready(worker_log: Path) -> bool:
+    return b"ready." in worker_log.read_bytes()
+
+
 def main() -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="telemetry-nodes-"))
@@ -290,10 +297,9 @@ def main() -> int:
         for process in [*(node.process for node in nodes), *workers]:
             process.start()
         for node in nodes:
-            wait_for(lambda node=node: healthy(node.port), seconds=90, what=f"web node {node.name} answers /healthz")
+            wait_for(partial(healthy, node.port), seconds=90, what=f"web node {node.name} answers /healthz")
         for n in (1, 2):
-            wait_for(lambda n=n: b"ready." in (workdir / f"worker-{n}.log").read_bytes(), seconds=90,
-                     what=f"Celery worker {n} ready")
+            wait_for(partial(ready, workdir / f"worker-{n}.log"), seconds=90, what=f"Celery worker {n} ready")
         log("two web nodes and two workers are up")
         race(nodes, key, pg, failures)
         answers_agree(nodes, key, token, env, failures)
