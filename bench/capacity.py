@@ -35,7 +35,8 @@ import orjson
 
 DAY = 86_400.0
 HOUR = 3_600.0
-BENCH_RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
+REPO = Path(__file__).resolve().parents[1]
+BENCH_RESULTS = REPO / "bench" / "results" / "ingest.json"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def load_measured(path: Path | None, *, per_node: float | None, pg_ms: float | N
     steady = [scenarios[key] for key in ("heartbeat", "heartbeat_known") if key in scenarios]
     paced = scenarios.get("heartbeat70")
     if steady:
-        source = (f"{path} ({document.get('measured_at', '?')}, commit {document.get('commit', '?')}, "
+        shown = path.resolve().relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
+        source = (f"{shown} ({document.get('measured_at', '?')}, commit {document.get('commit', '?')}, "
                   f"{document.get('server', {}).get('workers', '?')} x {document.get('server', {}).get('threads', '?')}"
                   f" threads, load avg {document.get('machine', {}).get('load_avg_at_start', '?')})")
         measured_node = min(s["rate"] for s in steady)
