@@ -2,9 +2,9 @@
 
 Starts a private PostgreSQL cluster and Redis on loopback (tests/faults/services.py), two gunicorn
 nodes with production settings (group commit on) on two ports, and two Celery workers, then:
-1. sends the same heartbeats, events and Segment batches to both nodes at once, in the same order
-   from several threads per node, so the same message ids race each other across nodes and inside
-   each node's commit groups: every id must be stored exactly once, the accepted counts of both
+1. sends the same heartbeats, events and Segment batches to both nodes at once, each body to both
+   at the same moment from several thread pairs, so the same message ids race each other across
+   nodes and inside each node's commit groups: every id must be stored exactly once, the accepted counts of both
    nodes must add up to the distinct ids and the duplicates to the rest, and each instance's
    heartbeat count must equal its stored heartbeats;
 2. asks both nodes about the same instance: the two-way answers must be equal; a product change
@@ -18,6 +18,7 @@ Environment: NODES_PORT_BASE (default 57140: PostgreSQL, +1 Redis, +2 and +3 the
 NODES_KEEP=1 keeps the temporary directory (logs).
 """
 
+import contextlib
 import http.client
 import os
 import re
@@ -81,10 +82,18 @@ def request(port: int, method: str, path: str, body: bytes | None, headers: dict
     return response.status, orjson.loads(content) if content else None
 
 
-def send_all(node: Node, key: str, bodies: list[tuple[str, bytes]], lock: threading.Lock) -> None:
-    """Send each body until a 2xx (a 503 or a dropped connection is retried, as an SDK does)."""
+def send_all(node: Node, key: str, bodies: list[tuple[str, bytes]], lock: threading.Lock,
+             together: threading.Barrier) -> None:
+    """Send each body until a 2xx (a 503 or a dropped connection is retried, as an SDK does).
+
+    `together` holds this thread and its twin on the other node in step: each body leaves for both
+    nodes at the same moment, so the same message id really races itself across the nodes.
+    """
     connection: http.client.HTTPConnection | None = None
     for path, body in bodies:
+        # Broken when the twin gave up on a body: go on alone, its failure is reported.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=120)
         for attempt in range(8):
             connection = connection or http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
             try:
@@ -103,10 +112,12 @@ def send_all(node: Node, key: str, bodies: list[tuple[str, bytes]], lock: thread
                 break
             if status not in (0, 503):
                 node.failures.append(f"{node.name} {path}: {status} {str(answer)[:200]}")
+                together.abort()
                 break
             time.sleep(0.2 * (attempt + 1))
         else:
             node.failures.append(f"{node.name} {path}: no 2xx after 8 attempts")
+            together.abort()
     if connection:
         connection.close()
 
@@ -146,7 +157,9 @@ def race(nodes: list[Node], key: str, pg: Postgres, failures: list[str]) -> None
     bodies, ids, heartbeats = workload(today)
     slices = [bodies[i::THREADS_PER_NODE] for i in range(THREADS_PER_NODE)]
     lock = threading.Lock()
-    threads = [threading.Thread(target=send_all, args=(node, key, part, lock)) for part in slices for node in nodes]
+    pairs = [(part, threading.Barrier(len(nodes))) for part in slices]
+    threads = [threading.Thread(target=send_all, args=(node, key, part, lock, together))
+               for part, together in pairs for node in nodes]
     started = time.monotonic()
     for thread in threads:
         thread.start()
