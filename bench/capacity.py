@@ -100,15 +100,16 @@ class Plan:
 def load_measured(path: Path | None, *, per_node: float | None, pg_ms: float | None) -> Measured:
     """The bench's figures for steady-state heartbeats; explicit options win over the file."""
     document: dict[str, Any] = {}
+    shown = ""
     if path is not None and path.exists():
         document = orjson.loads(path.read_bytes())
+        shown = str(path.resolve().relative_to(REPO) if path.resolve().is_relative_to(REPO) else path)
     scenarios = document.get("scenarios") or {}
     # A fleet's pings are mostly keep-alives of known instances, with some first heartbeats: plan on
     # the slower of the two, so neither mix can overrun the nodes.
     steady = [scenarios[key] for key in ("heartbeat", "heartbeat_known") if key in scenarios]
     paced = scenarios.get("heartbeat70")
     if steady:
-        shown = path.resolve().relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
         source = (f"{shown} ({document.get('measured_at', '?')}, commit {document.get('commit', '?')}, "
                   f"{document.get('server', {}).get('workers', '?')} x {document.get('server', {}).get('threads', '?')}"
                   f" threads, load avg {document.get('machine', {}).get('load_avg_at_start', '?')})")
