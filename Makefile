@@ -39,7 +39,7 @@ test-faults: install
 
 # Many nodes (docs/scaling.md): two gunicorn nodes and two Celery workers on one private PostgreSQL
 # and Redis (loopback ports NODES_PORT_BASE..+3, default 57140) must agree: dedupe, counts, answers
-# after staff changes, and rollup jobs shared by the workers. Under a minute.
+# after staff changes, and rollup jobs shared by the workers. One to two minutes.
 test-nodes: install
 	$(BIN)/python -m tests.scale.nodes
 
