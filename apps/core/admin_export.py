@@ -15,6 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from .db_router import reads_from_replica
+
 EXPORT_LIMIT = 100_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,7 +39,7 @@ class CsvExportMixin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         info = (self.opts.app_label, self.opts.model_name)
-        return [path("export.csv", self.admin_site.admin_view(self.export_csv_view),
+        return [path("export.csv", self.admin_site.admin_view(reads_from_replica(self.export_csv_view)),
                      name="{}_{}_export_csv".format(*info)), *super().get_urls()]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
