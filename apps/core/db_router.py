@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from rest_framework.response import Response
 
 from .replica import last_replica_status, replica_alias, replica_mark_down, replica_status
 
@@ -122,8 +123,8 @@ def replica_reads(request: HttpRequest, view: Callable[[], ViewResult]) -> ViewR
         # it fails again here and the request answers as it would have without a replica.
         replica_mark_down(error)
         return view()
-    if isinstance(response, StreamingHttpResponse):
-        response.streaming_content = _on_replica(response.streaming_content, alias)
+    if isinstance(response, StreamingHttpResponse) and isinstance(content := response.streaming_content, Iterator):
+        response.streaming_content = _on_replica(content, alias)
     return response
 
 
@@ -173,7 +174,7 @@ class ReplicaReadsMixin:
         with primary_reads():  # a token or session minted seconds ago is on the primary only
             super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    def handle_exception(self, exc: Exception) -> Response:
         replica_read_failed(exc)
         return super().handle_exception(exc)  # type: ignore[misc]
 

@@ -1,5 +1,7 @@
 """Liveness and dependency health, for load balancers and `make run`'s first look."""
 
+from typing import Any
+
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -33,7 +35,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     database = _database_status()
     broker = _broker_status()
     healthy = database == "ok"  # ingest needs only the database; the broker is reported, not required
-    body = {"status": "ok" if healthy and broker == "ok" else ("degraded" if healthy else "error"),
+    body: dict[str, Any] = {"status": "ok" if healthy and broker == "ok" else ("degraded" if healthy else "error"),
             "database": database, "broker": broker, "broker_transport": celery_app.conf.broker_url.split(":")[0]}
     replica = replica_status()
     if replica.configured:
