@@ -160,10 +160,21 @@ def test_reads_from_the_replica_and_writers_read_their_writes(site: Site) -> Non
         assert created.status_code == 201, created.text[:500]
         assert "telemetry_primary_until" in writer.cookies
 
-        # The write is on the primary only; the standby has not replayed it.
+        # Ingest with a replica configured: a heartbeat for the new product (which the replica does
+        # not have) is stored, on the primary.
+        ping = requests.post(f"{site.base}/api/v1/ingest", timeout=30,
+                             headers={"X-Telemetry-Key": created.json()["ingest_key"]},
+                             json={"type": "heartbeat", "instance_id": "replica-instance", "message_id": "replica-1",
+                                   "version": "1.0.0"})
+        assert ping.status_code in (200, 202), ping.text[:500]
+
+        # The writes are on the primary only; the standby has not replayed them.
         count = "SELECT count(*) FROM products_product WHERE slug = 'replica-check'"
         assert _query(site.primary.url, count) == 1
         assert _query(site.standby.url, count) == 0
+        instances = "SELECT count(*) FROM instances_instance WHERE instance_id = 'replica-instance'"
+        assert _query(site.primary.url, instances) == 1
+        assert _query(site.standby.url, instances) == 0
 
         # Read-your-writes: the client that wrote reads from the primary.
         assert "replica-check" in _slugs(writer.get(f"{site.base}/api/v1/products/", timeout=30))
