@@ -48,14 +48,14 @@ def events_insert(*, product_id: int, rows: Sequence[EventRow], received_at: dat
     if not rows:
         return set()
     ordered = sorted(rows, key=lambda row: row.message_id)
-    if len(ordered) >= UNNEST_MIN_ROWS and sql.fast_path():
+    if len(ordered) >= UNNEST_MIN_ROWS and sql.binds_server_side():
         return _insert_unnest(product_id, ordered, received_at)
     columns = ", ".join(sql.column(name) for name in (
         "product_id", "instance_id", "kind", "name", "message_id", "timestamp", "received_at", "properties"))
     placeholders = (f"{sql.cast('%s', 'bigint')}, %s, %s, %s, {sql.cast('%s', 'timestamptz')}, "
                     f"{sql.cast('%s', 'timestamptz')}, {sql.cast('%s', 'jsonb')}")
     stored: set[str] = set()
-    with sql.cursor() as cursor:
+    with connection.cursor() as cursor:
         for chunk in sql.chunks(ordered, 7):
             params: list[Any] = [product_id]
             for row in chunk:
@@ -80,7 +80,7 @@ def _product_held(placeholder: str = "%s", *, postgres: bool | None = None) -> s
 
 # Performance: on PostgreSQL a batch goes in as one statement whose text never changes,
 # with one binary array per column (`%b`), instead of a VALUES list of 8 x n parameters: a third
-# of the client CPU and less server CPU (see apps/core/sql.py, `cursor`, for the cursor it runs on).
+# of the client CPU and less server CPU (it needs server-side binding: settings, DATABASES).
 # Below UNNEST_MIN_ROWS (a heartbeat is one row) the VALUES list costs PostgreSQL less than
 # unpacking eight arrays (about 0.25 against 0.4 ms of server CPU for one row); from 7 rows on
 # (56 parameters) psycopg would parse the VALUES text again in Python on every call (it caches
@@ -102,7 +102,7 @@ def _insert_unnest(product_id: int, rows: Sequence[EventRow], received_at: datet
         [row.received_at or received_at for row in rows],
         [sql.json_param(row.properties) for row in rows],
     ]
-    with sql.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_UNNEST_INSERT, params)
         return {message_id for (message_id,) in cursor.fetchall()}
 
