@@ -31,9 +31,10 @@ from tests.scale.pgbouncer import PGBOUNCER, Entry, PgBouncer
 PORT_BASE = int(os.environ.get("PGBOUNCER_PORT_BASE", "57100"))
 STATEMENT_TIMEOUT, JOB_STATEMENT_TIMEOUT, IDLE_IN_TRANSACTION = 15, 480, 60
 # Ingest (the group-commit writer runs threads in tests/ingest/test_group_commit.py), the jobs
-# (events retention, rollups; tests/scale holds the checks of session state and the beat lease)
+# (events retention, rollups), the checks of session state and the beat lease
 # and the staff API.
-SUITES = "tests/ingest tests/staff_api tests/events tests/rollups tests/scale tests/core/test_beat.py"
+SUITES = ("tests/ingest tests/staff_api tests/events tests/rollups tests/scale/test_pgbouncer.py "
+          "tests/core/test_beat.py")
 
 
 def entries() -> list[Entry]:
