@@ -5,7 +5,8 @@ import re
 from pathlib import Path
 
 import yaml
-from django.conf import settings
+
+from telemetry_site.settings import base as settings  # the configured values, whatever a test changed since
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
