@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -44,7 +44,7 @@ class CsvExportMixin(admin.ModelAdmin):
         url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_export_csv")
         return super().changelist_view(request, {"csv_export_url": url, **(extra_context or {})})
 
-    def export_csv_view(self, request: HttpRequest) -> HttpResponse:
+    def export_csv_view(self, request: HttpRequest) -> HttpResponseBase:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
