@@ -257,7 +257,11 @@ def queue_behind_first(committer: GroupCommitter, store: FakeStore, pool: Thread
     wait_until(store.entered.is_set, "the first group reached the store")
     for n, write in enumerate(writes, start=1):
         futures.append(pool.submit(committer.store, write))
-        wait_until(lambda n=n: committer._queue.qsize() == n, f"write {n} queued")
+
+        def queued(count: int = n) -> bool:
+            return committer._queue.qsize() == count
+
+        wait_until(queued, f"write {n} queued")
     return futures
 
 
@@ -555,7 +559,7 @@ def test_ingest_endpoint_with_group_commit(group_commit_on: None, post: Post, ap
 def test_rows_cte_returns_its_rows(watched: bool) -> None:
     columns = (("n", "bigint"), ("word", "text"), ("at", "timestamptz"), ("data", "jsonb"), ("maybe", "text"))
     when = datetime(2024, 1, 10, 12, 0, 0, 123456, tzinfo=UTC)
-    rows = [
+    rows: list[tuple[int, str, datetime | None, dict[str, Any] | None, str | None]] = [
         (1, "plain", when, {"a": [1, "two", None]}, None),
         (2, "it's \"quoted\", ünïcode; -- not sql", when - timedelta(days=400), {}, "set"),
         (3, "", None, None, ""),
