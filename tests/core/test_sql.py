@@ -56,7 +56,7 @@ def test_errors_are_django_errors() -> None:
 def test_rows_cte_returns_its_rows(watched: bool) -> None:
     columns = (("n", "bigint"), ("word", "text"), ("at", "timestamptz"), ("data", "jsonb"), ("maybe", "text"))
     when = datetime(2024, 1, 10, 12, 0, 0, 123456, tzinfo=UTC)
-    rows = [
+    rows: list[tuple[int, str, datetime | None, dict[str, Any] | None, str | None]] = [
         (1, "plain", when, {"a": [1, "two", None]}, None),
         (2, "it's \"quoted\", ünïcode; -- not sql", when - timedelta(days=400), {}, "set"),
         (3, "", None, None, ""),
