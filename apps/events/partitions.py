@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from apps.core import sql
 from apps.core.timeutil import MAX_FUTURE
@@ -115,6 +116,11 @@ def _create_day(day: date, table: str) -> bool:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         if cursor.fetchone()[0]:
             return False  # another run made it
+        if start <= timezone.now():
+            # Rows of this day may be arriving: an insert planned before the attach would route
+            # them to the DEFAULT partition and fail its new constraint. Holding the parent
+            # against writers for the instant of the attach makes every insert see one or the other.
+            cursor.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
         # Built beside and attached, so the rows of that day already in the DEFAULT partition
         # move into it (attaching over them would fail) in the same transaction.
         cursor.execute(f'CREATE TABLE "{name}" (LIKE "{table}")')
@@ -193,6 +199,12 @@ def _prepare_conversion(cursor: object, now: datetime) -> None:
     for index, columns in _INDEXES.items():
         run(f'CREATE INDEX IF NOT EXISTS "{index}_p" ON "{CONVERTING}" ({columns})')
     run(f'CREATE TABLE IF NOT EXISTS "{DEFAULT_PARTITION}" PARTITION OF "{CONVERTING}" DEFAULT')
+    # Day partitions from the oldest event any product keeps (older rows wait in the DEFAULT
+    # partition for the retention's deletes) to the usual days ahead, before any trigger writes.
+    run(f'SELECT min(received_at) FROM "{TABLE}"')
+    oldest = cursor.fetchone()[0] or now  # type: ignore[attr-defined]
+    first_day = max(oldest, (retention_horizon(now) or now) - timedelta(days=1))
+    partitions_ensure(now=now, days_back=max(0, (now - first_day).days + 1), table=CONVERTING)
     run(f"""CREATE OR REPLACE FUNCTION "{_INSERT_FN}"() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN INSERT INTO "{CONVERTING}" SELECT * FROM fresh ON CONFLICT DO NOTHING; RETURN NULL; END $$""")
     run(f"""CREATE OR REPLACE FUNCTION "{_DELETE_FN}"() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -255,13 +267,8 @@ def events_partition_in_place(*, now: datetime, batch_size: int = 50_000,
     with transaction.atomic(), connection.cursor() as cursor:
         _locked(cursor)
         _prepare_conversion(cursor, now)
-        cursor.execute(f'SELECT COALESCE(min(received_at), %s), COALESCE(max(id), 0) FROM "{TABLE}"', [now])
-        oldest, last_id = cursor.fetchone()
-    # Day partitions from the oldest event any product keeps (older rows wait in the DEFAULT
-    # partition for the retention's deletes) to the usual days ahead.
-    horizon = retention_horizon(now) or now
-    first_day = max(oldest, horizon - timedelta(days=1))
-    partitions_ensure(now=now, days_back=max(0, (now - first_day).days + 1), table=CONVERTING)
+        cursor.execute(f'SELECT COALESCE(max(id), 0) FROM "{TABLE}"')
+        last_id = cursor.fetchone()[0]
     copied, after = 0, 0
     while after < last_id:
         upto = min(after + batch_size, last_id)
