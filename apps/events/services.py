@@ -198,25 +198,27 @@ def _delete_batch_postgres(*, product_id: int, after: datetime | None, cutoff: d
     """Delete the oldest batch at or after `after`; returns (rows deleted, newest timestamp deleted).
 
     Starting each batch where the previous one ended keeps the index scan from wading again
-    through the entries of rows already deleted but not yet vacuumed. The batch is joined back by
-    the whole primary key, (id, received_at) on the partitioned table, so each row is looked up in
-    its own partition only.
+    through the entries of rows already deleted but not yet vacuumed. The batch is first measured
+    (its timestamp and received_at ranges), then deleted by those ranges: the received_at range
+    names the one or two partitions that hold it, so the DELETE touches only those (joining the
+    batch back by id would hash every partition of the table). Rows tied on the last timestamp
+    may go with the batch or with the next one.
     """
     since, params = ("AND timestamp >= %s", [after]) if after else ("", [])
-    statement = f"""
-        WITH gone AS (
-            DELETE FROM {sql.table(Event)} AS e USING (
-                SELECT id, received_at FROM {sql.table(Event)} WHERE product_id = %s {since} AND timestamp < %s
-                 ORDER BY timestamp LIMIT %s) AS batch
-             WHERE e.id = batch.id AND e.received_at = batch.received_at
-            RETURNING e.timestamp
-        )
-        SELECT count(*), max(timestamp) FROM gone
-    """
+    table = sql.table(Event)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(statement, [product_id, *params, cutoff, batch_size])
-        removed, newest = cursor.fetchone()
-    return removed, newest or after
+        cursor.execute(f"""
+            SELECT min(timestamp), max(timestamp), min(received_at), max(received_at) FROM (
+                SELECT timestamp, received_at FROM {table} WHERE product_id = %s {since} AND timestamp < %s
+                 ORDER BY timestamp LIMIT %s) AS batch""",
+                       [product_id, *params, cutoff, batch_size])
+        oldest, newest, first_received, last_received = cursor.fetchone()
+        if newest is None:
+            return 0, after
+        cursor.execute(f"DELETE FROM {table} WHERE product_id = %s AND timestamp >= %s AND timestamp <= %s "
+                       f"AND timestamp < %s AND received_at >= %s AND received_at <= %s",
+                       [product_id, oldest, newest, cutoff, first_received, last_received])
+        return cursor.rowcount, newest
 
 
 def _delete_batch_sqlite(*, product_id: int, after: datetime | None, cutoff: datetime,
