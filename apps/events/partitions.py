@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
 from django.utils import timezone
 
@@ -81,9 +82,9 @@ def retention_horizon(now: datetime) -> datetime | None:
     return now - timedelta(days=longest) - MAX_FUTURE
 
 
-def _locked(cursor: object) -> None:
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])  # type: ignore[attr-defined]
-    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")  # type: ignore[attr-defined]
+def _locked(cursor: CursorWrapper) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
 def _literal(moment: datetime) -> str:
