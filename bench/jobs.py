@@ -25,7 +25,9 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -163,7 +165,7 @@ def load(now: datetime, n_instances: int, n_events: int) -> None:
         # Instance i = a scramble of e; 70% heartbeats, 28% events (50 names), 2% install steps;
         # timestamps spread over the last 30 days in arrival order (ids grow with time, as with
         # real ingest), give or take an hour.
-        timed(f"events {first:,} to {last:,}", lambda first=first, last=last: sql(f"""
+        timed(f"events {first:,} to {last:,}", partial(lambda first, last: sql(f"""
             INSERT INTO {EVENTS} (id, product_id, instance_id, kind, name, message_id, timestamp, received_at,
                                   properties)
             SELECT e, (%(ids)s::bigint[])[mod(i, 4) + 1], i,
@@ -178,13 +180,13 @@ def load(now: datetime, n_instances: int, n_events: int) -> None:
                       FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS e) AS s""",
             {"ids": ids, "now": now, "n_instances": n_instances, "n_events": n_events,
              "span": DAYS_OF_EVENTS * 86400 - 3600,
-             "first": first, "last": last}))
+             "first": first, "last": last}), first, last))
     timed("message ids", lambda: sql(f"INSERT INTO {EventMessageId._meta.db_table} "
                                      f"(product_id, message_id, received_at) "
                                      f"SELECT product_id, message_id, received_at FROM {EVENTS}"))
     for table in (INSTANCES, EVENTS):
         sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        timed(f"indexes and constraints of {table}", lambda table=table: restore_secondary(table, saved[table]))
+        timed(f"indexes and constraints of {table}", partial(restore_secondary, table, saved[table]))
     timed("VACUUM ANALYZE", lambda: [sql(f"VACUUM ANALYZE {t}") for t in (
         INSTANCES, EVENTS, License._meta.db_table, EventMessageId._meta.db_table)])
 
@@ -261,7 +263,7 @@ RAW_ROLLUP = [
 
 def raw_rollup(day_start: datetime, ids: list[int]) -> dict[int, int]:
     """The bare GROUP BY reads; returns active instances per product, to check against the job."""
-    params = {"ids": ids, "s": day_start, "e": day_start + timedelta(days=1)}
+    params: dict[str, Any] = {"ids": ids, "s": day_start, "e": day_start + timedelta(days=1)}
     active: dict[int, int] = {}
     with connection.cursor() as cursor:
         for statement in RAW_ROLLUP:
@@ -333,7 +335,8 @@ def main() -> None:
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("bench/jobs.py needs PostgreSQL: set DATABASE_URL=postgres://…")
-    print(f"Database: {connection.settings_dict['NAME']} on PostgreSQL {connection.pg_version // 10000}, "
+    pg_version: int = connection.pg_version  # type: ignore[attr-defined]  # PostgreSQL's wrapper only
+    print(f"Database: {connection.settings_dict['NAME']} on PostgreSQL {pg_version // 10000}, "
           f"{os.cpu_count()} CPU(s)")
     call_command("migrate", verbosity=0)
     if Product.objects.exclude(slug__startswith="bench-").exists():

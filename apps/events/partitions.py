@@ -132,7 +132,7 @@ def _create_day(day: date, table: str) -> bool:
     return True
 
 
-def partitions_drop_expired(*, now: datetime, progress: Callable[[int], None] | None = None) -> int:
+def partitions_drop_expired(*, now: datetime, progress: Callable[[int], object] | None = None) -> int:
     """Drop every day partition whose events are all past every product's retention; returns their rows."""
     horizon = retention_horizon(now)
     if horizon is None or not is_partitioned():
@@ -178,3 +178,111 @@ def message_ids_prune(*, now: datetime, batch_size: int) -> int:
         pruned += removed
         if removed < batch_size:
             return pruned
+
+
+# --- converting a plain events table in place ------------------------------------------------
+# The partitioned table is built beside the plain one under CONVERTING. Two statement-level
+# triggers on the plain table repeat every insert and delete on it from the moment they exist
+# (creating them waits for the inserts in flight, so nothing committed earlier escapes the copy);
+# the copy then goes through the rows that existed before, in bounded batches by id, each batch
+# also filling the message-id table. Each batch holds its rows `FOR KEY SHARE` while it copies
+# them, so a delete racing the copy waits and its trigger then finds the copy to delete. The swap
+# is one short transaction: lock the plain table, drop the triggers, rename, drop the plain table.
+# A conversion stopped half-way resumes where the copy stands (every write is ON CONFLICT DO NOTHING).
+
+_INSERT_FN, _DELETE_FN = f"{TABLE}_conversion_insert", f"{TABLE}_conversion_delete"
+
+
+def _prepare_conversion(cursor: CursorWrapper, now: datetime) -> None:
+    run = cursor.execute
+    run(f'CREATE TABLE IF NOT EXISTS "{CONVERTING}" (LIKE "{TABLE}" INCLUDING DEFAULTS INCLUDING IDENTITY) '
+        f"PARTITION BY RANGE (received_at)")
+    run("SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'p'", [CONVERTING])
+    if not cursor.fetchone():
+        run(f'ALTER TABLE "{CONVERTING}" ADD CONSTRAINT "{CONVERTING}_pkey" PRIMARY KEY (id, received_at)')
+    for index, columns in _INDEXES.items():
+        run(f'CREATE INDEX IF NOT EXISTS "{index}_p" ON "{CONVERTING}" ({columns})')
+    run(f'CREATE TABLE IF NOT EXISTS "{DEFAULT_PARTITION}" PARTITION OF "{CONVERTING}" DEFAULT')
+    # Day partitions from the oldest event any product keeps (older rows wait in the DEFAULT
+    # partition for the retention's deletes) to the usual days ahead, before any trigger writes.
+    run(f'SELECT min(received_at) FROM "{TABLE}"')
+    oldest = cursor.fetchone()[0] or now
+    first_day = max(oldest, (retention_horizon(now) or now) - timedelta(days=1))
+    partitions_ensure(now=now, days_back=max(0, (now - first_day).days + 1), table=CONVERTING)
+    run(f"""CREATE OR REPLACE FUNCTION "{_INSERT_FN}"() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN INSERT INTO "{CONVERTING}" SELECT * FROM fresh ON CONFLICT DO NOTHING; RETURN NULL; END $$""")
+    run(f"""CREATE OR REPLACE FUNCTION "{_DELETE_FN}"() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN DELETE FROM "{CONVERTING}" c USING gone g WHERE c.id = g.id AND c.received_at = g.received_at;
+            RETURN NULL; END $$""")
+    run(f'CREATE OR REPLACE TRIGGER "{_INSERT_FN}" AFTER INSERT ON "{TABLE}" REFERENCING NEW TABLE AS fresh '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION "{_INSERT_FN}"()')
+    run(f'CREATE OR REPLACE TRIGGER "{_DELETE_FN}" AFTER DELETE ON "{TABLE}" REFERENCING OLD TABLE AS gone '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION "{_DELETE_FN}"()')
+
+
+# The plain table's secondary indexes, recreated on the partitioned one (apps/events/models.py).
+_INDEXES = {"event_product_time": "product_id, timestamp", "event_instance_time": "instance_id, timestamp"}
+
+
+def _copy_batch(cursor: CursorWrapper, after: int, upto: int) -> int:
+    run = cursor.execute
+    run(f"INSERT INTO {sql.table(EventMessageId)} (product_id, message_id, received_at) "
+        f'SELECT product_id, message_id, received_at FROM "{TABLE}" WHERE id > %s AND id <= %s '
+        f"ON CONFLICT (product_id, message_id) DO NOTHING", [after, upto])
+    run(f'INSERT INTO "{CONVERTING}" SELECT * FROM (SELECT * FROM "{TABLE}" WHERE id > %s AND id <= %s '
+        f"FOR KEY SHARE) AS batch ON CONFLICT DO NOTHING", [after, upto])
+    return int(cursor.rowcount)
+
+
+def _swap(cursor: CursorWrapper) -> None:
+    run = cursor.execute
+    run(f'LOCK TABLE "{TABLE}" IN ACCESS EXCLUSIVE MODE')
+    run(f'DROP TRIGGER "{_INSERT_FN}" ON "{TABLE}"')
+    run(f'DROP TRIGGER "{_DELETE_FN}" ON "{TABLE}"')
+    run(f'DROP FUNCTION "{_INSERT_FN}"()')
+    run(f'DROP FUNCTION "{_DELETE_FN}"()')
+    # Ids go on from where the plain table's sequence stands (nothing can take one now).
+    run(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), GREATEST("
+        f"(SELECT last_value FROM {_sequence(cursor, TABLE)}), (SELECT COALESCE(max(id), 0) FROM \"{TABLE}\"), 1))",
+        [f'"{CONVERTING}"'])
+    sequence = _sequence(cursor, CONVERTING)
+    run(f'DROP TABLE "{TABLE}"')
+    run(f'ALTER TABLE "{CONVERTING}" RENAME TO "{TABLE}"')
+    run(f'ALTER TABLE "{TABLE}" RENAME CONSTRAINT "{CONVERTING}_pkey" TO "{TABLE}_pkey"')
+    run(f'ALTER SEQUENCE {sequence} RENAME TO "{TABLE}_id_seq"')
+    for index in _INDEXES:
+        run(f'ALTER INDEX "{index}_p" RENAME TO "{index}"')
+
+
+def _sequence(cursor: CursorWrapper, table: str) -> str:
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{table}"'])
+    return str(cursor.fetchone()[0])
+
+
+def events_partition_in_place(*, now: datetime, batch_size: int = 50_000,
+                              progress: Callable[[int], object] | None = None) -> int:
+    """Convert a plain events table into the partitioned one with ingest running; returns rows copied.
+
+    Does nothing on SQLite or when the table is already partitioned. Each batch is its own
+    transaction unless the caller holds one (the migration converts a small table in one go).
+    """
+    if not sql.is_postgres() or is_partitioned():
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        _locked(cursor)
+        _prepare_conversion(cursor, now)
+        cursor.execute(f'SELECT COALESCE(max(id), 0) FROM "{TABLE}"')
+        last_id = cursor.fetchone()[0]
+    copied, after = 0, 0
+    while after < last_id:
+        upto = min(after + batch_size, last_id)
+        with transaction.atomic(), connection.cursor() as cursor:
+            count = _copy_batch(cursor, after, upto)
+        copied += count
+        if progress and count:
+            progress(count)
+        after = upto
+    with transaction.atomic(), connection.cursor() as cursor:
+        _locked(cursor)
+        _swap(cursor)
+    return copied

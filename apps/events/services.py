@@ -165,7 +165,7 @@ def _insert_unnest(product_id: int, rows: Sequence[EventRow], received_at: datet
 
 def events_purge_expired(*, now: datetime, batch_size: int = DEFAULT_BATCH_SIZE,
                          product_ids: list[int] | None = None,
-                         progress: Callable[[int], None] | None = None) -> int:
+                         progress: Callable[[int], object] | None = None) -> int:
     """Delete every event whose timestamp is older than its product's retention; returns how many.
 
     On a partitioned table (PostgreSQL) the days past every product's retention go first, a whole

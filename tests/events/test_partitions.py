@@ -18,7 +18,7 @@ from apps.products.models import Product
 NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 
-pytestmark = pytest.mark.skipif("not sql.is_postgres()", reason="only PostgreSQL partitions the events table")
+pytestmark = pytest.mark.skipif(not sql.is_postgres(), reason="only PostgreSQL partitions the events table")
 
 
 def row(message_id: str, received_at: datetime, timestamp: datetime | None = None) -> EventRow:
