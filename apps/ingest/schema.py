@@ -8,9 +8,11 @@ signature and nonce headers. The component schemas are declared here once and re
 drf-spectacular's registry, so the staff API and ingest share one `/api/schema/`.
 """
 
+import copy
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.hooks import postprocess_schema_enums
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
@@ -211,7 +213,7 @@ class IngestSchema(AutoSchema):
         registry = kwargs.get("registry", args[-1] if args else None)
         for name, schema in SCHEMAS.items():
             registry.register_on_missing(ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name,
-                                                           schema=schema))
+                                                           schema=copy.deepcopy(schema)))
         return super().get_operation(*args, **kwargs)
 
     def get_operation_id(self) -> str:
@@ -302,3 +304,17 @@ class IngestSchema(AutoSchema):
         return {200: OpenApiResponse(answer, description=text),
                 **{status: OpenApiResponse(error, description=why) for status, why in _ERRORS.items()},
                 503: OpenApiResponse(error, description=_UNAVAILABLE)}
+
+
+def enums_outside_ingest(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular's enum hook for the staff API's serializers, leaving the ingest schemas' enums inline.
+
+    The hook names each choice set by its field (`type`, `status`…) across all components; the
+    wire formats' own words (a native record's `type`, a Hasura `topic`) read best where they are.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    ingest = {name: schemas.pop(name) for name in SCHEMAS if name in schemas}
+    result = postprocess_schema_enums(result, generator, **kwargs)
+    result["components"]["schemas"].update(ingest)
+    result["components"]["schemas"] = dict(sorted(result["components"]["schemas"].items()))
+    return result

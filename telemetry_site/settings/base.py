@@ -306,9 +306,7 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "apps.events.models.EventKind",
         "ReportKindEnum": "apps.rollups.models.Report.Kind",
     },
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-    ],
+    "POSTPROCESSING_HOOKS": ["apps.ingest.schema.enums_outside_ingest"],
 }
 
 LOGGING = {
