@@ -15,7 +15,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from apps.core.exceptions import ApiError
-from apps.ingest.products import ProductInfo, product_for_key
+from apps.ingest.product_cache import ProductInfo, product_for_key
 
 _BODY_FIELDS = ("writeKey", "write_key", "api_key", "token")
 

@@ -30,10 +30,10 @@ from apps.core.exceptions import ApiError
 from apps.ingest import answer, group_commit, pipeline, protocols, signing
 from apps.ingest.auth import IngestKeyAuthentication, authenticate
 from apps.ingest.envelope import Parsed, ProtocolError, RecordError
+from apps.ingest.group_commit import Write
 from apps.ingest.parsers import FirstChoiceNegotiation, IngestBodyParser, IngestRequest, OrjsonRenderer
-from apps.ingest.products import ProductChanged, ProductInfo
+from apps.ingest.product_cache import ProductChanged, ProductInfo
 from apps.ingest.schema import IngestSchema
-from apps.ingest.writer import Write
 
 logger = logging.getLogger(__name__)
 
