@@ -68,10 +68,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(unavailable_body(getattr(view, "unavailable_message", UNAVAILABLE_MESSAGE)),
                         status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, ApiError):
-        response = Response(error_body(exc.error_code, exc.message, exc.details), status=exc.status_code)
+        refusal = Response(error_body(exc.error_code, exc.message, exc.details), status=exc.status_code)
         for name, value in exc.extra_headers.items():
-            response[name] = value
-        return response
+            refusal[name] = value
+        return refusal
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -36,7 +36,7 @@ class IngestFastPathMiddleware:
         request.resolver_match = match
         db = connections[DEFAULT_DB_ALIAS]  # one look-up: each `connection.x` goes through asgiref's Local
         drop_if_closed_by_server(db)
-        db.health_check_done = True
+        db.health_check_done = True  # type: ignore[attr-defined]  # Django's, absent from the stubs
         response = match.func(request, *match.args, **match.kwargs)
         # What Django's handler does after calling a view: DRF answers are rendered on the way out.
         render = getattr(response, "render", None)

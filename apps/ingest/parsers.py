@@ -6,6 +6,7 @@ decides by the bytes (`decoding.decode_json`). The size limit counts decompresse
 checked while reading and inflating, before anything is parsed.
 """
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -25,7 +26,7 @@ class IngestBodyParser(BaseParser):
     media_type = "*/*"
 
     def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         request: HttpRequest = stream  # IngestRequest hands over the Django request itself
         raw = read_body(request, limit=settings.TELEMETRY_MAX_BODY_BYTES)
         return decode_json(raw, content_type=media_type or "")
@@ -40,7 +41,7 @@ class IngestRequest(Request):
     """
 
     def _load_stream(self) -> None:
-        self._stream = self._request
+        self._stream = self._request  # type: ignore[assignment]  # the parser reads the Django request itself
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -51,7 +52,7 @@ class OrjsonRenderer(BaseRenderer):
     charset = None
 
     def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: dict[str, Any] | None = None) -> bytes:
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
         if data is None:
             return b""
         return data if isinstance(data, bytes) else orjson.dumps(data)
@@ -60,9 +61,10 @@ class OrjsonRenderer(BaseRenderer):
 class FirstChoiceNegotiation(BaseContentNegotiation):
     """Machine endpoints with one parser and one renderer: nothing to choose, so nothing is compared."""
 
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser:
-        return parsers[0]
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
 
-    def select_renderer(self, request: Request, renderers: list[BaseRenderer],
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer],
                         format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type

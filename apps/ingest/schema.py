@@ -9,12 +9,12 @@ drf-spectacular's registry, so the staff API and ingest share one `/api/schema/`
 """
 
 import copy
-from typing import Any
+from typing import Any, Protocol, cast
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.hooks import postprocess_schema_enums
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, OpenApiResponse
 
@@ -167,18 +167,18 @@ _ERRORS: dict[int, str] = {
 
 _BODY_NOTE = (" The body is JSON whatever its Content-Type says (`curl -d` sends form, `sendBeacon` text/plain); "
               "a form whose `data` field carries the JSON, plain or base64, is read too (PostHog).")
-_FORM = {"type": "object", "required": ["data"], "properties": {"data": {
+_FORM: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": {
     "type": "string", "minLength": 1, "description": "The JSON body, plain or base64."}}}
 _UNAVAILABLE = ("Database unavailable: nothing was stored; retry after the given seconds (a write that did not "
                 "finish in time may still be stored: a retry is stored once).")
-_NATIVE_ANSWER = {"allOf": [_ref("IngestCounts"), {
+_NATIVE_ANSWER: dict[str, Any] = {"allOf": [_ref("IngestCounts"), {
     "type": "object", "description": "With heartbeats: the two-way answer for their instance; for several "
                                       "instances, for the batch as a whole (see `instances`).",
     "properties": TWO_WAY_PROPERTIES}]}
-_SEGMENT_ANSWER = {"type": "object", "required": ["success"], "properties": {
+_SEGMENT_ANSWER: dict[str, Any] = {"type": "object", "required": ["success"], "properties": {
     "success": {"type": "boolean", "enum": [True]},
     "errors": {"type": "array", "items": _ref("IngestRecordError")}, "errors_omitted": _OMITTED}}
-_POSTHOG_ANSWER = {"type": "object", "required": ["status"], "properties": {
+_POSTHOG_ANSWER: dict[str, Any] = {"type": "object", "required": ["status"], "properties": {
     "status": {"type": "integer", "enum": [1]}, "errors": {"type": "array", "items": _ref("IngestRecordError")},
     "errors_omitted": _OMITTED}}
 _PRODUCT_REQUESTS = {"hasura": ("HasuraPayload", examples.HASURA), "flowfuse": ("FlowFusePayload", examples.FLOWFUSE),
@@ -191,7 +191,7 @@ class IngestKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apps.ingest.auth.IngestKeyAuthentication"
     name = ["ingestKeyBasic", "ingestKeyHeader", "ingestKeyQuery"]
 
-    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:  # type: ignore[override]
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
         return [
             {"type": "http", "scheme": "basic", "description": "Ingest key as the username."},
             {"type": "apiKey", "in": "header", "name": "X-Telemetry-Key"},
@@ -202,6 +202,14 @@ class IngestKeyScheme(OpenApiAuthenticationExtension):
         return [{name: []} for name in self.name]
 
 
+class _Configured(Protocol):
+    """What `IngestView.as_view(...)` configures per URL (the view module imports this one)."""
+
+    protocol: str
+    style: str
+    default_type: str | None
+
+
 class IngestSchema(AutoSchema):
     """Documents an `IngestView` operation from its protocol, style and path."""
 
@@ -209,31 +217,35 @@ class IngestSchema(AutoSchema):
     def _keyed(self) -> bool:
         return "{key}" in self.path
 
-    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
-        registry = kwargs.get("registry", args[-1] if args else None)
+    @property
+    def _config(self) -> _Configured:
+        return cast(_Configured, self.view)
+
+    def get_operation(self, path: str, path_regex: str, path_prefix: str, method: str,
+                      registry: ComponentRegistry) -> dict[str, Any] | None:
         for name, schema in SCHEMAS.items():
             registry.register_on_missing(ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name,
                                                            schema=copy.deepcopy(schema)))
-        return super().get_operation(*args, **kwargs)
+        return super().get_operation(path, path_regex, path_prefix, method, registry)
 
     def get_operation_id(self) -> str:
         return "ingest_" + "_".join(part.strip("{}") for part in self.path.strip("/").split("/") if part)
 
     def get_tags(self) -> list[str]:
-        return {"segment": ["ingest-segment"], "posthog": ["ingest-posthog"]}.get(self.view.style, ["ingest"])
+        return {"segment": ["ingest-segment"], "posthog": ["ingest-posthog"]}.get(self._config.style, ["ingest"])
 
     def get_summary(self) -> str:
-        style, protocol = self.view.style, self.view.protocol
+        style, protocol = self._config.style, self._config.protocol
         if style == "native":
             return "Native ingest: heartbeats, install steps and events"
         if style == "segment":
-            return f"Segment HTTP Tracking API: {self.view.default_type or 'batch'}"
+            return f"Segment HTTP Tracking API: {self._config.default_type or 'batch'}"
         if style == "posthog":
             return f"PostHog capture API: {self.path}"
         return f"{protocol.title()} telemetry as the product sends it" + (" (key in the URL)" if self._keyed else "")
 
-    def get_description(self) -> str:
-        style, protocol = self.view.style, self.view.protocol
+    def get_description(self) -> str:  # type: ignore[override]
+        style, protocol = self._config.style, self._config.protocol
         if style == "native":
             text = ("One record, a list, or `{batch, sent_at}`. Valid records are stored, invalid ones reported by "
                     "index; heartbeats get the two-way answer.")
@@ -252,28 +264,28 @@ class IngestSchema(AutoSchema):
             return [{}]
         return [*super().get_auth(), {}]  # `{}`: the key may be in the body instead
 
-    def get_override_parameters(self) -> list[OpenApiParameter]:
+    def get_override_parameters(self) -> list[Any]:
         parameters = [OpenApiParameter("Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[503],
                                        description="Seconds to wait before retrying.")]
         if self._keyed:
             parameters.append(OpenApiParameter("key", str, OpenApiParameter.PATH, required=True,
                                                description="The product's ingest key, for senders that cannot send "
                                                            "one."))
-        if self.view.style in SIGNED_STYLES:
+        if self._config.style in SIGNED_STYLES:
             parameters += signing_parameters()
         return parameters
 
     def _request(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        style = self.view.style
+        style = self._config.style
         if style == "native":
             return {"oneOf": [_ref("NativeRecord"), _ref("NativeBatch")]}, examples.NATIVE
         if style == "segment":
-            if self.view.default_type is None:
+            if self._config.default_type is None:
                 return _ref("SegmentBatch"), examples.SEGMENT_BATCH
-            return _ref("SegmentMessage"), examples.SEGMENT[self.view.default_type]
+            return _ref("SegmentMessage"), examples.SEGMENT[self._config.default_type]
         if style == "posthog":
             return {"oneOf": [_ref("PostHogEvent"), _ref("PostHogBatch")]}, examples.POSTHOG_CAPTURE
-        name, shown = _PRODUCT_REQUESTS[self.view.protocol]
+        name, shown = _PRODUCT_REQUESTS[self._config.protocol]
         return _ref(name), shown
 
     def get_request_serializer(self) -> dict[str, OpenApiRequest]:  # type: ignore[override]
@@ -291,7 +303,7 @@ class IngestSchema(AutoSchema):
         return body
 
     def get_response_serializers(self) -> dict[int, OpenApiResponse]:  # type: ignore[override]
-        style = self.view.style
+        style = self._config.style
         if style == "segment":
             answer, text = _SEGMENT_ANSWER, "Stored (invalid messages, if any, listed by index)."
         elif style == "posthog":

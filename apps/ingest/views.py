@@ -13,7 +13,7 @@ CSRF does not apply: these are machine endpoints authenticated by key, called cr
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.conf import settings
@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from apps.core.exceptions import ApiError
 from apps.ingest import answer, group_commit, pipeline, protocols, signing
-from apps.ingest.auth import IngestKeyAuthentication, authenticate
+from apps.ingest.auth import IngestKeyAuthentication, KeyHolder, authenticate
 from apps.ingest.envelope import Parsed, ProtocolError, RecordError
 from apps.ingest.group_commit import Write
 from apps.ingest.parsers import FirstChoiceNegotiation, IngestBodyParser, IngestRequest, OrjsonRenderer
@@ -89,19 +89,19 @@ class IngestView(APIView):
         if request.method != "POST":
             # A preflight carries no key, nor does a wrong method: both are answered before authentication.
             if request.method != "OPTIONS":
-                raise MethodNotAllowed(request.method)
+                raise MethodNotAllowed(request.method or "")
             return
         super().initial(request, *args, **kwargs)
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         return Response(status=204)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # the path key: see the authenticator
         now = timezone.now()
         nonce = signing.request_nonce(request.META) if self.style in signing.SIGNED_STYLES else ""
         body = request.data  # parsed once: the authenticator may have read it for a key
-        holder = request.user
-        product: ProductInfo = request.auth
+        holder = cast(KeyHolder, request.user)
+        product = cast(ProductInfo, request.auth)
         try:
             for _ in range(_PRODUCT_CHANGED_ATTEMPTS):
                 try:
