@@ -8,7 +8,7 @@ timeout with connect_query; the `*` entry lets pytest-django create the test dat
 PgBouncer. The test database is kept at the end (--reuse-db): PgBouncer still holds server
 sessions to it, and the whole cluster is thrown away anyway.
 
-Everything in those suites is run: 831 tests, about 5.5 minutes on the 2-core development
+Everything in those suites is run: about 840 tests, 3 to 6 minutes on the 2-core development
 machine (16 to 17 while it was shared with other heavy work); the ten slowest tests are printed.
 If it must be shorter, the schema fuzzers (tests/staff_api/test_schemathesis.py,
 tests/ingest/test_ingest_schema.py) are the first to leave: they run the statements the other
