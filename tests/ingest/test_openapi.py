@@ -6,7 +6,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from apps.events.models import Event
+from apps.events.models import Event, EventMessageId
 
 INGEST_PATHS = {"/api/v1/ingest", "/api/v1/ingest/hasura", "/api/v1/ingest/flowfuse", "/api/v1/ingest/wasp",
                 "/api/v1/ingest/hasura/{key}", "/api/v1/ingest/flowfuse/{key}", "/api/v1/ingest/wasp/{key}",
