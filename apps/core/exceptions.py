@@ -72,6 +72,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid", _first_message(exc.detail), exc.detail)
+    elif isinstance(exc, exceptions.Throttled):  # DRF has already set Retry-After
+        response.data = error_body("rate_limited", _first_message(exc.detail))
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"
