@@ -7,7 +7,7 @@ Each throttle is a DRF throttle (`allow_request`, `wait`): a refused request is 
   requests per minute or `TELEMETRY_INGEST_RATE_PER_KEY`;
 - per sender address and key (`AddressRateThrottle`): `Product.ingest_rate_per_address` per minute or
   `TELEMETRY_INGEST_RATE_PER_ADDRESS`. The address is counted as a keyed hash, never as itself, and is
-  the client's address as the login lockout sees it (`TELEMETRY_PROXY_COUNT` proxies trusted).
+  the client's address behind `TELEMETRY_PROXY_COUNT` trusted proxies.
 
 Counting is a sliding window estimated from two fixed-window counters (the current window's, and the
 previous one's weighted by how much of it still overlaps the last `duration` seconds): one counter
@@ -18,7 +18,8 @@ DRF asks judges them all and keeps the verdicts on the request. A refused reques
 of every counter it was added to, so only accepted requests count, as with DRF's own throttles.
 
 The counters live in the `throttle` cache: Redis (`REDIS_URL`) shares them between every process and
-machine; without Redis it is a per-process memory cache and each process has its own limits. When the
+machine (any other Django cache works too, through Django's cache API). Without one (no Redis), each
+process keeps its own counters in memory and so has its own limits. When the
 cache fails (refused, timeout), requests go through unthrottled: ingest never depends on Redis. A
 warning is logged at most once a minute, and the cache is left alone for
 `TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS`, so a dead Redis costs at most one short timeout per
@@ -29,6 +30,7 @@ import contextlib
 import functools
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +43,6 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from apps.accounts.client import client_address
 from apps.core.privacy import keyed_hash
 
 log = logging.getLogger(__name__)
@@ -147,9 +148,21 @@ class AddressRateThrottle(IngestRateThrottle):
         override = _product_override(request, "rate_per_address")
         num, duration = ((override, OVERRIDE_DURATION) if override is not None
                          else parse_rate(settings.TELEMETRY_INGEST_RATE_PER_ADDRESS))
-        address = keyed_hash("ingest-rate-address:" + client_address(request))[:32]
+        address = keyed_hash("ingest-rate-address:" + sender_address(request))[:32]
         pk = _product_pk(request)
         return Limit(self.scope, f"{pk if pk is not None else '-'}:{address}", num, duration)
+
+
+def sender_address(request: Request) -> str:
+    """The sender's address: REMOTE_ADDR, or with TELEMETRY_PROXY_COUNT proxies in front, the entry of
+    X-Forwarded-For the outermost of them appended (entries further left are the client's to write).
+    The same answer as the login lockout's `client_address`, at a fraction of its cost per request."""
+    proxies = settings.AXES_IPWARE_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if proxies else ""
+    if forwarded:
+        entries = forwarded.split(",")
+        return entries[-min(proxies, len(entries))].strip()
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def _ingest_throttles_of(view: Any, asking: IngestRateThrottle) -> list[IngestRateThrottle]:
@@ -171,18 +184,74 @@ def judge(request: Request, throttles: list[IngestRateThrottle]) -> dict[str, Ve
     limits = [limit for throttle in throttles if (limit := throttle.limit(request)) is not None]
     if not limits or time.monotonic() < _state["down_until"]:
         return {}
-    cache = caches[CACHE_ALIAS]
+    store = counter_store()
     now = time.time()
     try:
-        counts = _count(cache, limits, now)
+        counts = _count(store, limits, now)
         verdicts = {limit.scope: _verdict(limit, current, previous, now)
                     for limit, (current, previous) in zip(limits, counts, strict=True)}
         if not all(verdict.allowed for verdict in verdicts.values()):
-            _uncount(cache, limits, now)
+            _uncount(store, limits, now)
     except Exception as exc:  # the cache is down or broken: ingest goes on unthrottled
         _cache_failed(exc)
         return {}
     return verdicts
+
+
+class ProcessCounters:
+    """The counters of this process alone: where they are kept when no `throttle` cache is configured
+    (no Redis). A dictionary under a lock, because a Django memory cache validates, pickles and
+    expires every key on every call, several times the cost of the counting itself."""
+
+    # A flood of made-up sender addresses must not grow memory without end: past this many
+    # counters the expired ones go, and if that is not enough, all of them (failing open for a window).
+    MAX_COUNTERS = 100_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters: dict[str, tuple[int, float]] = {}  # key: (count, expires at)
+
+    def count(self, limits: list[Limit], now: float) -> list[tuple[int, int]]:
+        counts = []
+        with self._lock:
+            if len(self._counters) >= self.MAX_COUNTERS:
+                self._prune(now)
+            for limit in limits:
+                window = _window(limit, now)[0]
+                current_key, previous_key = limit.keys(window)
+                current = self._get(current_key, now) + 1
+                self._counters[current_key] = (current, (window + 2) * limit.duration)
+                counts.append((current, self._get(previous_key, now)))
+        return counts
+
+    def uncount(self, limits: list[Limit], now: float) -> None:
+        with self._lock:
+            for limit in limits:
+                current_key = limit.keys(_window(limit, now)[0])[0]
+                count, expires = self._counters.get(current_key, (0, 0.0))
+                if count > 0:
+                    self._counters[current_key] = (count - 1, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counters.clear()
+
+    def _get(self, key: str, now: float) -> int:
+        count, expires = self._counters.get(key, (0, 0.0))
+        return count if expires > now else 0
+
+    def _prune(self, now: float) -> None:
+        self._counters = {key: entry for key, entry in self._counters.items() if entry[1] > now}
+        if len(self._counters) >= self.MAX_COUNTERS // 2:
+            self._counters.clear()
+
+
+process_counters = ProcessCounters()
+
+
+def counter_store() -> "BaseCache | ProcessCounters":
+    """The `throttle` cache when one is configured (Redis: shared by every process), else this process's."""
+    return caches[CACHE_ALIAS] if CACHE_ALIAS in settings.CACHES else process_counters
 
 
 def _window(limit: Limit, now: float) -> tuple[int, float]:
@@ -216,8 +285,10 @@ def _wait_seconds(limit: Limit, counted: int, previous: int, remaining: float) -
     return max(1.0, wait)
 
 
-def _count(cache: BaseCache, limits: list[Limit], now: float) -> list[tuple[int, int]]:
+def _count(cache: "BaseCache | ProcessCounters", limits: list[Limit], now: float) -> list[tuple[int, int]]:
     """Add one to the current window's counter of each limit; (current, previous) per limit."""
+    if isinstance(cache, ProcessCounters):
+        return cache.count(limits, now)
     if isinstance(cache, RedisCache):
         # Django's cache API has no "increment, creating with an expiry" (its incr refuses a missing
         # key and costs two round trips): Django's own client runs the commands in one pipeline.
@@ -243,8 +314,11 @@ def _count(cache: BaseCache, limits: list[Limit], now: float) -> list[tuple[int,
     return counts
 
 
-def _uncount(cache: BaseCache, limits: list[Limit], now: float) -> None:
+def _uncount(cache: "BaseCache | ProcessCounters", limits: list[Limit], now: float) -> None:
     """Take a refused request back out of the counters `_count` added it to."""
+    if isinstance(cache, ProcessCounters):
+        cache.uncount(limits, now)
+        return
     if isinstance(cache, RedisCache):
         pipe = cache._cache.get_client(write=True).pipeline(transaction=False)
         for limit in limits:

@@ -198,9 +198,8 @@ if REDIS_URL:
         "socket_keepalive": True,
     }
 else:
-    # Without Redis the ingest rate counters are kept per process: each server process has its own limits.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-              "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}}
+    # No "throttle" cache: the ingest rate counters are kept per process, each with its own limits.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # kombu's filesystem transport: a broker that needs no server, shared by web, worker and beat.
     _broker_dir = VAR_DIR / "celery-broker"
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)

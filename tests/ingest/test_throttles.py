@@ -81,19 +81,22 @@ def redis_throttle_cache(url: str) -> dict[str, Any]:
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}
 
 
-def throttle_cache(config: dict[str, Any]) -> override_settings:
-    return override_settings(CACHES={**settings.CACHES, "throttle": config})
+def throttle_cache(config: dict[str, Any] | None) -> override_settings:
+    """The throttles count in the cache `config` describes; None: in this process, without a cache."""
+    aliases = {alias: value for alias, value in settings.CACHES.items() if alias != throttles.CACHE_ALIAS}
+    return override_settings(CACHES={**aliases, throttles.CACHE_ALIAS: config} if config else aliases)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> Iterator[None]:
     throttles.reset_cache_state()
-    with throttle_cache(locmem_throttle_cache()):
+    throttles.process_counters.clear()
+    with throttle_cache(None):
         yield
     throttles.reset_cache_state()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """REDIS_URL when the suite runs against Redis, else a redis-server of our own on a loopback port."""
     if settings.REDIS_URL:
@@ -112,6 +115,18 @@ def redis_url() -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.fixture(params=["process", "django-cache", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each place the counters can live: this process, a Django cache (memory), Redis."""
+    config = {"process": None, "django-cache": locmem_throttle_cache}.get(request.param, redis_throttle_cache)
+    if request.param == "redis":
+        with throttle_cache(redis_throttle_cache(request.getfixturevalue("redis_url"))):
+            yield request.param
+        return
+    with throttle_cache(config() if callable(config) else None):
+        yield request.param
 
 
 def _wait_for_port(port: int) -> None:
@@ -143,7 +158,7 @@ def assert_rate_limited(response: Any) -> int:
 
 @override_settings(TELEMETRY_INGEST_RATE_PER_KEY="5/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="1000/min")
 def test_a_flooded_key_is_refused_and_other_keys_are_not(post: Post, appsmith: Product, hasura: Product,
-                                                         clock: Any) -> None:
+                                                         clock: Any, store: str) -> None:
     # Many senders, one key: the key's limit is what stops them.
     responses = [post(PATH, heartbeat(f"i-{n}"), key=appsmith.ingest_key, remote_addr=f"198.51.100.{n}")
                  for n in range(8)]
@@ -158,7 +173,7 @@ def test_a_flooded_key_is_refused_and_other_keys_are_not(post: Post, appsmith: P
 
 @override_settings(TELEMETRY_INGEST_RATE_PER_KEY="1000/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="3/min")
 def test_a_flooding_address_is_refused_and_other_addresses_are_not(post: Post, appsmith: Product,
-                                                                   clock: Any) -> None:
+                                                                   clock: Any, store: str) -> None:
     responses = flood(post, appsmith, 6, prefix="flood")
 
     assert [r.status_code for r in responses] == [200] * 3 + [429] * 3
@@ -183,7 +198,7 @@ def test_a_product_overrides_the_defaults(post: Post, appsmith: Product, hasura:
 
 
 @override_settings(TELEMETRY_INGEST_RATE_PER_KEY="1000/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="3/min")
-def test_retry_after_is_when_a_request_fits_again(post: Post, appsmith: Product, clock: Any) -> None:
+def test_retry_after_is_when_a_request_fits_again(post: Post, appsmith: Product, clock: Any, store: str) -> None:
     flood(post, appsmith, 3, prefix="first")
     retry_after = assert_rate_limited(post(PATH, heartbeat("early"), key=appsmith.ingest_key))
 
@@ -196,7 +211,7 @@ def test_retry_after_is_when_a_request_fits_again(post: Post, appsmith: Product,
 
 
 @override_settings(TELEMETRY_INGEST_RATE_PER_KEY="1000/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="3/min")
-def test_refused_requests_do_not_count(post: Post, appsmith: Product, clock: Any) -> None:
+def test_refused_requests_do_not_count(post: Post, appsmith: Product, clock: Any, store: str) -> None:
     clock.move_to("2024-01-10T12:00:00Z")  # the start of a window
     flood(post, appsmith, 3, prefix="ok")
     assert {r.status_code for r in flood(post, appsmith, 20, prefix="refused")} == {429}
@@ -209,11 +224,13 @@ def test_refused_requests_do_not_count(post: Post, appsmith: Product, clock: Any
 
 @override_settings(TELEMETRY_INGEST_RATE_PER_KEY="1000/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="2/min")
 def test_the_sender_address_is_counted_as_a_keyed_hash(post: Post, appsmith: Product, clock: Any) -> None:
+    with throttle_cache(locmem_throttle_cache()):
+        flood(post, appsmith, 3)
+        keys = list(caches[throttles.CACHE_ALIAS]._cache)  # type: ignore[attr-defined]
     flood(post, appsmith, 3)
+    keys += list(throttles.process_counters._counters)
 
-    cache = caches["throttle"]
-    keys = list(cache._cache)  # type: ignore[attr-defined]
-    assert any(":address:" in key for key in keys)
+    assert [key for key in keys if ":address:" in key]
     assert not [key for key in keys if SENDER in key]
 
 
