@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-faults install lint migrate fleet audit bench-ingest bench-jobs bench-dashboard
+.PHONY: run test test-faults install lint typecheck migrate fleet audit bench-ingest bench-jobs bench-dashboard
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -39,6 +39,10 @@ test-faults: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Static types (mypy with the django-stubs and DRF plugins; pyproject.toml [tool.mypy]).
+typecheck: install
+	$(BIN)/mypy .
 
 fleet: migrate
 	$(BIN)/python manage.py simulate_fleet

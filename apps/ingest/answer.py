@@ -10,8 +10,8 @@ from typing import Any
 
 from apps.core.versions import is_outdated
 from apps.ingest.envelope import HEARTBEAT, Envelope, RecordError
-from apps.ingest.products import ProductInfo
-from apps.ingest.writer import Stored
+from apps.ingest.group_commit import Stored
+from apps.ingest.product_cache import ProductInfo
 from apps.instances.models import CollectionLevel
 
 

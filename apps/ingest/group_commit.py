@@ -3,13 +3,13 @@
 A heartbeat is one small row; committing it alone costs the driver and PostgreSQL several times
 what writing the row costs (round trips, planning, a WAL flush per request). So request threads
 hand their prepared writes to the process's one writer thread and wait. The writer takes
-everything that has queued up, stores it in one transaction (`writer.writes_store`, one set of
-statements per product) and wakes every request with its own result only after the commit:
+everything that has queued up, stores it in one transaction (`writes_store`: the writer's
+`batches_store`, one set of statements per product) and wakes every request with its own result only after the commit:
 nothing is acknowledged before it is durable. No request waits for company: a lone request is
 written at once, and the requests that arrive while a commit is in flight form the next group.
 (RudderStack's gateway batches its database writes the same way.)
 
-- Requests of one group never overlap (`writer.overlap_keys`: a message id, a heartbeat's
+- Requests of one group never overlap (`overlap_keys`: a message id, a heartbeat's
   instance, an install run): an overlapping request waits for the next group, so every request
   gets the counts and answer it would have got alone.
 - When a group's transaction fails, the database being unavailable fails every request of it
@@ -35,14 +35,84 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from apps.core.db_health import drop_if_closed_by_server
-from apps.ingest.writer import Stored, Write, overlap_keys, writes_store
+from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
+from apps.ingest.writer import Batch, Written, batches_store
+from apps.instances.state import InstanceState
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One request's prepared envelopes (all of one product), waiting to be stored."""
+
+    product_id: int
+    product_stamp: int  # the product's change stamp the envelopes were prepared with
+    envelopes: Sequence[Envelope]
+    now: datetime  # when the request arrived
+
+
+@dataclass(slots=True)
+class Stored:
+    """What storing one request's write did: its own counts, whatever else shared its transaction."""
+
+    accepted: int = 0  # records stored now
+    duplicates: int = 0  # records whose message id was already stored
+    dropped: int = 0  # records refused by the collection level or because the instance was erased
+    instances: dict[str, InstanceState] = field(default_factory=dict)  # after this request
+    erased: set[str] = field(default_factory=set)
+
+
+def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
+    """What two writes of one transaction must not share: a message id, a heartbeat's instance, an install run.
+
+    Writes that share none of these touch different rows (or only read the same instance), so
+    storing them together gives each the result it would get alone, in some serial order.
+    """
+    keys: set[tuple[int, str, str]] = set()
+    for e in write.envelopes:
+        keys.add((write.product_id, "message", e.message_id))
+        if e.kind == HEARTBEAT:
+            keys.add((write.product_id, "instance", e.instance_id))
+        elif e.kind == INSTALL:
+            keys.add((write.product_id, "install", e.install_id))
+    return keys
+
+
+def writes_store(writes: Sequence[Write]) -> list[Stored]:
+    """Store non-overlapping writes in one transaction; one `Stored` per write, in order.
+
+    Raises `ProductChanged`, storing nothing, when a write was prepared against an older copy of
+    its product than the database holds.
+    """
+    by_product: dict[int, list[Write]] = {}
+    for write in writes:
+        by_product.setdefault(write.product_id, []).append(write)
+    batches = [Batch(product_id=product_id, stamps=frozenset(write.product_stamp for write in group),
+                     envelopes=[e for write in group for e in write.envelopes], now=max(write.now for write in group))
+               for product_id, group in by_product.items()]
+    written = dict(zip(by_product, batches_store(batches), strict=True))
+    return [_outcome(written[write.product_id], write.envelopes) for write in writes]
+
+
+def _outcome(written: Written, envelopes: Sequence[Envelope]) -> Stored:
+    """One request's part of what storing its product's batch did."""
+    out = Stored(instances=written.instances, erased=written.erased)
+    for e in envelopes:
+        if id(e) not in written.kept:
+            out.dropped += 1
+        elif e.message_id in written.new_ids:
+            out.accepted += 1
+        else:
+            out.duplicates += 1
+    return out
 
 StoreFunction = Callable[[Sequence[Write]], list[Stored]]
 

@@ -2,15 +2,13 @@
 
 `prepare` runs before the database is touched: validate, correct clock skew, protect privacy
 (look up a heartbeat's country, then hash addresses, scrub personal data), give every record a
-message id, drop repeats inside the request. `apply_collection` runs inside the writer's
-transaction, once the instances' collection levels are known.
+message id, drop repeats inside the request. It never touches the database: what the instances'
+collection levels keep is decided by the writer, inside its transaction (apps/ingest/collection.py).
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from hashlib import blake2b
-from typing import Protocol
 
 import orjson
 
@@ -18,7 +16,6 @@ from apps.core.geo import country_of
 from apps.core.privacy import keyed_hash, may_hold_personal_data, redact, scrub
 from apps.core.timeutil import corrected_timestamp
 from apps.ingest.envelope import HEARTBEAT, INSTALL, INSTALL_STEPS, OPT_OUT, Envelope, Parsed, RecordError
-from apps.instances.models import CollectionLevel
 
 # Column sizes of the rows these fields end up in.
 MAX_LENGTHS = {"name": 200, "instance_id": 200, "message_id": 200, "install_id": 200, "version": 64, "edition": 64,
@@ -147,39 +144,3 @@ def derived_message_id(envelope: Envelope, received_at: datetime) -> str:
         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
     )
     return "auto-" + blake2b(material, digest_size=16).hexdigest()
-
-
-class HasCollection(Protocol):
-    pk: int
-    collection: str
-
-
-@dataclass(slots=True)
-class Collected:
-    envelopes: list[Envelope] = field(default_factory=list)
-    dropped: int = 0
-    dropped_by_instance: dict[int, int] = field(default_factory=dict)
-
-
-def apply_collection(envelopes: list[Envelope], *, instances: Mapping[str, HasCollection],
-                     erased: set[str]) -> Collected:
-    """Keep what each instance's collection level allows.
-
-    `full` keeps everything; `heartbeat` keeps heartbeats (properties and metrics emptied) and
-    drops the rest; `off` drops everything. Drops are counted per instance. Records of erased
-    instances are dropped without a trace; so are heartbeats whose instance could not be kept.
-    """
-    out = Collected()
-    for envelope in envelopes:
-        state = instances.get(envelope.instance_id) if envelope.instance_id else None
-        if envelope.instance_id in erased or (state is None and envelope.kind == HEARTBEAT):
-            out.dropped += 1
-            continue
-        if state is not None and state.collection != CollectionLevel.FULL:
-            if state.collection == CollectionLevel.OFF or envelope.kind != HEARTBEAT:
-                out.dropped += 1
-                out.dropped_by_instance[state.pk] = out.dropped_by_instance.get(state.pk, 0) + 1
-                continue
-            envelope.properties, envelope.metrics = {}, None
-        out.envelopes.append(envelope)
-    return out

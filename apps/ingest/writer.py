@@ -12,24 +12,23 @@ without heartbeats, `products_change_stamps`): a write prepared against an older
 product (staff changed the key, the event mappings, the releases or the notices since this
 process cached it) raises `ProductChanged`, which rolls the transaction back; the group commit
 then stores each write of the group alone, and the view prepares the changed one again against
-the product as it is now (apps/ingest/products.py).
+the product as it is now (apps/ingest/product_cache.py).
 
-`writes_store` stores several requests in one transaction with those same statements, once per
-product (the group commit, apps/ingest/group_commit.py, hands it whatever has queued up). The
-requests of a group must not overlap (`overlap_keys`); each then gets exactly the counts it would
-have got alone.
+`batches_store` runs one transaction over one or more products' batches; a batch holds the
+envelopes of one request or, from the group commit (apps/ingest/group_commit.py, which decides what
+is stored together and tells each request its own part), of several non-overlapping requests.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 
 from apps.events.services import EventRow, events_insert
+from apps.ingest.collection import apply_collection
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope
-from apps.ingest.pipeline import apply_collection
-from apps.ingest.products import ProductChanged
+from apps.ingest.product_cache import ProductChanged
 from apps.instances.services import (
     HeartbeatSeen,
     InstallEvidence,
@@ -45,82 +44,41 @@ from apps.licenses.services import LicenseSeen, licenses_upsert
 from apps.products.selectors import products_change_stamps
 
 
-@dataclass(slots=True)
-class Stored:
-    accepted: int = 0  # records stored now
-    duplicates: int = 0  # records whose message id was already stored
-    dropped: int = 0  # records refused by the collection level or because the instance was erased
-    instances: dict[str, InstanceState] = field(default_factory=dict)  # after this request
-    erased: set[str] = field(default_factory=set)
-
-
 @dataclass(frozen=True, slots=True)
-class Write:
-    """One request's prepared envelopes (all of one product), waiting to be stored."""
+class Batch:
+    """One product's envelopes for one transaction, and the change stamps they were prepared with."""
 
     product_id: int
-    product_stamp: int  # the product's change stamp the envelopes were prepared with
+    stamps: frozenset[int]
     envelopes: Sequence[Envelope]
-    now: datetime  # when the request arrived
-
-
-def overlap_keys(write: Write) -> set[tuple[int, str, str]]:
-    """What two writes of one transaction must not share: a message id, a heartbeat's instance, an install run.
-
-    Writes that share none of these touch different rows (or only read the same instance), so
-    storing them together gives each the result it would get alone, in some serial order.
-    """
-    keys: set[tuple[int, str, str]] = set()
-    for e in write.envelopes:
-        keys.add((write.product_id, "message", e.message_id))
-        if e.kind == HEARTBEAT:
-            keys.add((write.product_id, "instance", e.instance_id))
-        elif e.kind == INSTALL:
-            keys.add((write.product_id, "install", e.install_id))
-    return keys
-
-
-def writes_store(writes: Sequence[Write]) -> list[Stored]:
-    """Store non-overlapping writes in one transaction; one `Stored` per write, in order.
-
-    Raises `ProductChanged`, storing nothing, when a write was prepared against an older copy of
-    its product than the database holds.
-    """
-    by_product: dict[int, list[Write]] = {}
-    for write in writes:
-        by_product.setdefault(write.product_id, []).append(write)
-    outcomes: dict[int, _Outcome] = {}
-    with transaction.atomic():
-        for product_id, group in sorted(by_product.items()):  # one lock order across products
-            outcomes[product_id] = _store_product(
-                product_id=product_id, stamps={write.product_stamp for write in group},
-                envelopes=[e for write in group for e in write.envelopes], now=max(write.now for write in group))
-    return [outcomes[write.product_id].stored(write.envelopes) for write in writes]
+    now: datetime  # when the (latest) request arrived
 
 
 @dataclass(slots=True)
-class _Outcome:
-    """What storing one product's envelopes did, so each write can be told its own part."""
+class Written:
+    """What storing one product's batch did."""
 
-    instances: dict[str, InstanceState]
+    instances: dict[str, InstanceState]  # after this transaction
     erased: set[str]
     kept: set[int]  # id() of the envelopes the collection levels kept
     new_ids: set[str]  # message ids stored now (the rest of the kept ones were already stored)
 
-    def stored(self, envelopes: Sequence[Envelope]) -> Stored:
-        out = Stored(instances=self.instances, erased=self.erased)
-        for e in envelopes:
-            if id(e) not in self.kept:
-                out.dropped += 1
-            elif e.message_id in self.new_ids:
-                out.accepted += 1
-            else:
-                out.duplicates += 1
-        return out
+
+def batches_store(batches: Sequence[Batch]) -> list[Written]:
+    """Store the batches (at most one per product) in one transaction; one `Written` per batch, in order.
+
+    Raises `ProductChanged`, storing nothing, when a batch was prepared against an older copy of
+    its product than the database holds.
+    """
+    written: dict[int, Written] = {}
+    with transaction.atomic():
+        for batch in sorted(batches, key=lambda batch: batch.product_id):  # one lock order across products
+            written[batch.product_id] = _store_product(batch)
+    return [written[batch.product_id] for batch in batches]
 
 
-def _store_product(*, product_id: int, stamps: set[int], envelopes: Sequence[Envelope],
-                   now: datetime) -> _Outcome:
+def _store_product(batch: Batch) -> Written:
+    product_id, envelopes, now = batch.product_id, batch.envelopes, batch.now
     first_seen: dict[str, datetime] = {}
     for envelope in envelopes:
         if envelope.kind == HEARTBEAT:
@@ -129,7 +87,7 @@ def _store_product(*, product_id: int, stamps: set[int], envelopes: Sequence[Env
     states, stamp = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
     if stamp is None:  # no heartbeat row: read the stamp on its own
         stamp = products_change_stamps(product_ids=[product_id]).get(product_id)
-    if stamps != {stamp}:
+    if batch.stamps != {stamp}:
         raise ProductChanged(f"product {product_id} changed since a write of the group was prepared")
     erased = set(first_seen) - states.keys()
     named = {e.instance_id for e in envelopes if e.kind != HEARTBEAT and e.instance_id} - states.keys() - erased
@@ -149,7 +107,7 @@ def _store_product(*, product_id: int, stamps: set[int], envelopes: Sequence[Env
                         ip_hash=e.ip_hash, instance_pk=pk_of.get(e.instance_id))
         for e in kept.envelopes if e.kind == INSTALL])
     instances_add_dropped(dropped=kept.dropped_by_instance, now=now)
-    return _Outcome(instances=states, erased=erased, kept={id(e) for e in kept.envelopes}, new_ids=new_ids)
+    return Written(instances=states, erased=erased, kept={id(e) for e in kept.envelopes}, new_ids=new_ids)
 
 
 def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: dict[str, InstanceState],
@@ -191,3 +149,12 @@ def _install_evidence(state: InstanceState, heartbeats: list[Envelope]) -> list[
     return [InstallEvidence(pk=state.pk, first_seen=first_seen, install_id=install_id,
                             ip_hash=address if n == 0 else "")
             for n, install_id in enumerate(install_ids or [""])]
+
+
+def __getattr__(name: str) -> object:
+    # `Write` moved to the group commit; the ingest views still import it from here.
+    if name == "Write":
+        from apps.ingest.group_commit import Write
+
+        return Write
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

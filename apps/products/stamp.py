@@ -1,7 +1,7 @@
 """The change stamp: the database bumps `Product.change_stamp` whenever the product, one of its
 releases or one of its notices is written, by any path (admin, staff API, services, a shell,
 a bulk update). Ingest caches what it answers per process and checks the stamp inside its write
-transaction (apps/ingest/products.py), so a staff change takes effect on the next ping in every
+transaction (apps/ingest/product_cache.py), so a staff change takes effect on the next ping in every
 server process.
 
 Triggers rather than bumps in Python: no save path can forget one. The two databases spell

@@ -1,6 +1,6 @@
 """Group commit (issue 7): several requests' writes stored in one transaction, each told its own counts.
 
-`writer.writes_store` and `overlap_keys` on their own; `GroupCommitter` with a fake store (grouping,
+`writes_store` and `overlap_keys` on their own; `GroupCommitter` with a fake store (grouping,
 overlap deferral, failure isolation, timeout, stop) and with the real one, from threads; the
 ingest endpoint with `TELEMETRY_INGEST_GROUP_COMMIT` on; `sql.rows_cte` on both databases.
 """
@@ -13,16 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.test import override_settings
 
-from apps.core import sql
 from apps.events.models import Event
 from apps.ingest import group_commit, pipeline, protocols
 from apps.ingest.envelope import EVENT, HEARTBEAT, INSTALL, Envelope
-from apps.ingest.group_commit import GroupCommitter, GroupCommitTimeout
-from apps.ingest.products import product_for_key
-from apps.ingest.writer import Stored, Write, overlap_keys, writes_store
+from apps.ingest.group_commit import GroupCommitter, GroupCommitTimeout, Stored, Write, overlap_keys, writes_store
+from apps.ingest.product_cache import product_for_key
 from apps.instances.models import Instance
 from apps.products.models import Product
 
@@ -545,38 +543,3 @@ def test_ingest_endpoint_with_group_commit(group_commit_on: None, post: Post, ap
         "m-1": NOW, "m-2": NOW + timedelta(minutes=1)}
     assert dict(Instance.objects.values_list("instance_id", "heartbeat_count")) == {"i-1": 1, "i-2": 1}
     assert Instance.objects.get(instance_id="i-1").version == "v1.9.15"
-
-
-# --- sql.rows_cte ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("watched", [False, True], ids=["fast path", "django cursor"])
-def test_rows_cte_returns_its_rows(watched: bool) -> None:
-    columns = (("n", "bigint"), ("word", "text"), ("at", "timestamptz"), ("data", "jsonb"), ("maybe", "text"))
-    when = datetime(2024, 1, 10, 12, 0, 0, 123456, tzinfo=UTC)
-    rows = [
-        (1, "plain", when, {"a": [1, "two", None]}, None),
-        (2, "it's \"quoted\", ünïcode; -- not sql", when - timedelta(days=400), {}, "set"),
-        (3, "", None, None, ""),
-        (-(2**40), "big", when + timedelta(microseconds=1), {"nested": {"x": 1.5}}, None),
-    ]
-    cte, params = sql.rows_cte("v", columns, [
-        (n, word, sql.dt_param(at), sql.json_param(data), maybe) for n, word, at, data, maybe in rows])
-    statement = f"WITH {cte} SELECT n, word, at, data, maybe FROM v ORDER BY {sql.cast('n', 'bigint')} DESC"
-
-    def run() -> list[tuple[Any, ...]]:
-        with sql.cursor() as cursor:
-            cursor.execute(statement, params)
-            return list(cursor.fetchall())
-
-    if watched:  # something watches Django's cursors: the statement goes through Django's
-        with connection.execute_wrapper(lambda execute, *args: execute(*args)):
-            assert not sql.fast_path()
-            got = run()
-    else:
-        got = run()
-
-    assert [(n, word, sql.dt_result(at), sql.json_result(data), maybe) for n, word, at, data, maybe in got] == \
-        sorted(rows, key=lambda row: row[0], reverse=True)
-    assert len(params) == (2 if sql.is_postgres() else len(rows) * len(columns))

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from apps.events.models import Event
 from apps.ingest import group_commit, pipeline, protocols
-from apps.ingest.products import ProductChanged, clear_product_cache, product_for_key
-from apps.ingest.writer import Write, writes_store
+from apps.ingest.group_commit import Write, writes_store
+from apps.ingest.product_cache import ProductChanged, clear_product_cache, product_for_key
 from apps.instances.models import Instance
 from apps.instances.services import instances_set_collection
 from apps.products.models import Notice, Product, Release

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 
-from apps.ingest.products import clear_product_cache
+from apps.ingest.product_cache import clear_product_cache
 from apps.products.models import Product
 
 ROOT = Path(__file__).resolve().parents[2]

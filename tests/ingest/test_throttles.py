@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from apps.ingest import throttles
 from apps.ingest.auth import authenticate, key_from_request
-from apps.ingest.products import ProductInfo, product_for_key
+from apps.ingest.product_cache import ProductInfo, product_for_key
 from apps.ingest.throttles import AddressRateThrottle, KeyRateThrottle, judge
 from apps.ingest.views import ingest_view
 from apps.instances.models import Instance

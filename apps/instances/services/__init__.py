@@ -1,11 +1,10 @@
 """Writes that touch several rows of the instance registry, one module per reason to change."""
 
+from apps.instances.state import HeartbeatSeen, InstanceState, InstanceUpdate
+
 from .collection import instances_set_collection
 from .erasure import instance_erase
 from .heartbeats import (
-    HeartbeatSeen,
-    InstanceState,
-    InstanceUpdate,
     instances_add_dropped,
     instances_apply_heartbeats,
     instances_lock_or_create,

@@ -4,14 +4,13 @@ The ingest writer calls these inside its one transaction:
 1. `instances_lock_or_create` creates the instances first seen now and locks every named one
    (erased ids are never re-created), returning what the rest of the request needs to know;
 2. the writer stores the events and learns which heartbeats were new (not retries);
-3. `InstanceState.plan` turns the new heartbeats into the row's next state, and
+3. `InstanceState.plan` (apps/instances/state.py) turns the new heartbeats into the row's next state, and
    `instances_apply_heartbeats` writes all of those states in one `UPDATE … FROM (VALUES …)`.
 Because rows stay locked from 1 to 3, the state computed in Python cannot be overtaken by a
 concurrent request for the same instance.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,108 +18,11 @@ from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
 from apps.instances.services.installations import InstallEvidence, installations_link, installations_link_cte
+from apps.instances.state import DESCRIBED, InstanceState, InstanceUpdate
 from apps.products.models import Product
 
-_REVIVED_BY_HEARTBEAT = (InstanceStatus.NEW, InstanceStatus.STALE, InstanceStatus.DEAD)
 # More new instances than this in one group (a bulk import) link in statements of their own.
 _LINKS_IN_ONE_STATEMENT = 500
-# Text columns a heartbeat describes; an empty value keeps what the row has.
-_DESCRIBED = ("version", "edition", "os", "arch", "context", "ip_hash", "country")
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatSeen:
-    timestamp: datetime
-    version: str = ""
-    edition: str = ""
-    os: str = ""
-    arch: str = ""
-    context: str = ""
-    ip_hash: str = ""
-    country: str = ""
-    metrics: Mapping[str, Any] | None = None  # {kind of ping: its metrics}
-    license_pk: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceUpdate:
-    pk: int
-    first_seen: datetime
-    last_seen: datetime
-    status: str
-    status_change: tuple[str, str, datetime] | None
-    version: str
-    edition: str
-    os: str
-    arch: str
-    context: str
-    ip_hash: str
-    country: str
-    metrics: dict[str, Any] | None
-    license_pk: int | None
-    added: int
-
-
-@dataclass(slots=True)
-class InstanceState:
-    """An instance as the ingest writer sees it (locked when it came from `instances_lock_or_create`)."""
-
-    pk: int
-    instance_id: str
-    collection: str
-    status: str
-    first_seen: datetime
-    last_seen: datetime
-    heartbeat_count: int
-    version: str
-    metrics: dict[str, Any] | None = None
-
-    @property
-    def fresh(self) -> bool:
-        """No heartbeat recorded yet: created by this request (or by hand, which counts the same)."""
-        return self.heartbeat_count == 0
-
-    def plan(self, heartbeats: Sequence[HeartbeatSeen]) -> InstanceUpdate:
-        """The row after these new (never seen before) heartbeats.
-
-        Descriptive fields follow the heartbeats that move `last_seen` forward, so a delayed old
-        ping cannot roll the version back; metrics of each kind of ping replace only that kind.
-        A heartbeat newer than `last_seen` makes a new, stale or dead instance active, except
-        the very first one, which leaves a fresh instance `new`; a fresh instance's second
-        heartbeat makes it active even when both arrive in one request. This state's `version`
-        and `status` move to the new ones, so the caller can answer the instance with them.
-        """
-        ordered = sorted(heartbeats, key=lambda hb: hb.timestamp)
-        fresh = self.fresh
-        advancing = [hb for hb in ordered if fresh or hb.timestamp > self.last_seen]
-        described: dict[str, str] = dict.fromkeys(_DESCRIBED, "")
-        for hb in advancing:
-            for name in described:
-                described[name] = getattr(hb, name) or described[name]
-        metrics: dict[str, Any] | None = None
-        license_pk: int | None = None
-        for hb in ordered:
-            if hb.metrics:
-                metrics = {**(metrics if metrics is not None else self.metrics or {}), **hb.metrics}
-            license_pk = hb.license_pk or license_pk
-        status, change = self.status, None
-        # The heartbeat that revives: the first one that advances, or for a fresh instance the second.
-        reviving = advancing[1:] if fresh else advancing
-        if reviving and self.status in _REVIVED_BY_HEARTBEAT:
-            status = InstanceStatus.ACTIVE
-            change = (self.status, status, reviving[0].timestamp)
-        if described["version"]:
-            self.version = described["version"]
-        self.status = status
-        return InstanceUpdate(
-            pk=self.pk,
-            first_seen=ordered[0].timestamp if fresh else min(self.first_seen, ordered[0].timestamp),
-            last_seen=ordered[-1].timestamp if fresh else max(self.last_seen, ordered[-1].timestamp),
-            status=status, status_change=change, metrics=metrics, license_pk=license_pk,
-            added=len(ordered), **described,
-        )
-
-
 def _state(row: Sequence[Any], *, with_metrics: bool) -> InstanceState:
     return InstanceState(
         pk=row[0], instance_id=row[1], collection=row[2], status=row[3], first_seen=sql.dt_result(row[4]),
@@ -139,7 +41,7 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
 
     Also returns the product's change stamp as the statement saw it (None when no row came
     back): the ingest writer checks its cached product against it without a statement of its
-    own (apps/ingest/products.py).
+    own (apps/ingest/product_cache.py).
     """
     if not first_seen:
         return {}, None
@@ -217,7 +119,7 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
                ("arch", "text"), ("context", "text"), ("ip_hash", "text"), ("country", "text"), ("metrics", "jsonb"),
                ("license_id", "bigint"), ("added", "bigint"))
     keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})"
-                              for name in _DESCRIBED)
+                              for name in DESCRIBED)
     for number, chunk in enumerate(sql.chunks(updates, len(columns))):
         cte, params = sql.rows_cte("v", columns, [
             (u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from apps.ingest.products import clear_product_cache, product_for_key
+from apps.ingest.product_cache import clear_product_cache, product_for_key
 from apps.products.models import Notice, Product
 
 

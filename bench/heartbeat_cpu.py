@@ -1,0 +1,124 @@
+"""CPU per heartbeat, in one process: Python (this process) and PostgreSQL (its backend), no HTTP server.
+
+Posts N native heartbeats through Django's test client (the production settings: no DEBUG, the
+ingest middleware) against the database in DATABASE_URL, which must be PostgreSQL on this machine
+(the backend's CPU is read from /proc). CPU time, not wall time: the machine may be busy.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/heartbeat_cpu.py [--count N]
+        [--known] [--profile] [--statements]
+
+--known: keep-alives from 100 instances created beforehand (else a new instance per heartbeat);
+--statements: also count statements per heartbeat (a second pass, with an execute wrapper);
+--profile: print the cProfile of the measured pass (top functions by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telemetry_site.settings.production")
+os.environ.setdefault("SECRET_KEY", "heartbeat-cpu-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("TELEMETRY_SIGNING_KEY", "A" * 43 + "=")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# One thread writes (no group commit), so its one backend is the one that does the work.
+os.environ.setdefault("TELEMETRY_INGEST_GROUP_COMMIT", "false")
+
+FLEET = 100
+
+
+def backend_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def body(run: str, n: int, known: bool) -> bytes:
+    instance = f"{run}-fleet-{n % FLEET}" if known else f"{run}-{n}"
+    now = datetime.now(UTC).isoformat()
+    return (f'{{"type":"heartbeat","instance_id":"{instance}","message_id":"hb-{run}-{n}","event":"bench.ping",'
+            f'"timestamp":"{now}","version":"1.{n % 10}.0","edition":"ce","os":"linux","arch":"x86_64",'
+            f'"metrics":{{"users":{n % 97},"apps":{n % 13}}}}}').encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--known", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--statements", action="store_true")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from apps.instances.models import Instance, InstanceStatus
+    from apps.products.models import Product
+
+    call_command("migrate", verbosity=0)
+    product, _ = Product.objects.get_or_create(slug="cpu-bench", defaults={"name": "CPU bench",
+                                                                           "ingest_key": "cpu-bench-key"})
+    run = secrets.token_hex(4)
+    now = timezone.now()
+    Instance.objects.bulk_create([
+        Instance(product=product, instance_id=f"{run}-fleet-{n}", first_seen=now, last_seen=now,
+                 status=InstanceStatus.ACTIVE, heartbeat_count=1) for n in range(FLEET)])
+    client = Client()
+    headers = {"HTTP_X_TELEMETRY_KEY": product.ingest_key, "REMOTE_ADDR": "198.51.100.7"}
+
+    def post(n: int) -> None:
+        response = client.generic("POST", "/api/v1/ingest", body(run, n, args.known),
+                                  content_type="application/json", **headers)
+        assert response.status_code == 200, response.content
+
+    for n in range(200):  # warm up: caches, the connection, psycopg's prepared statements
+        post(n)
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    start = 10_000
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    cpu, db = time.process_time(), backend_cpu(pid)
+    if profiler:
+        profiler.enable()
+    for n in range(start, start + args.count):
+        post(n)
+    if profiler:
+        profiler.disable()
+    cpu, db = time.process_time() - cpu, backend_cpu(pid) - db
+    print(f"{'keep-alive' if args.known else 'new instance'} heartbeats: {args.count}; "
+          f"Python {cpu / args.count * 1000:.3f} ms, PostgreSQL {db / args.count * 1000:.3f} ms per heartbeat")
+    if args.statements:
+        seen: list[str] = []
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            for n in range(50_000, 50_100):
+                post(n)
+        print(f"statements per heartbeat: {len(seen) / 100:.2f}")
+    if profiler:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats("apps/|django/(db|test|core/handlers)", 45)
+
+
+if __name__ == "__main__":
+    main()
