@@ -157,8 +157,8 @@ def sender_address(request: Request) -> str:
     """The sender's address: REMOTE_ADDR, or with TELEMETRY_PROXY_COUNT proxies in front, the entry of
     X-Forwarded-For the outermost of them appended (entries further left are the client's to write).
     The same answer as the login lockout's `client_address`, at a fraction of its cost per request."""
-    proxies = settings.AXES_IPWARE_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if proxies else ""
+    proxies: int = settings.AXES_IPWARE_PROXY_COUNT or 0
+    forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "") if proxies else ""
     if forwarded:
         entries = forwarded.split(",")
         return entries[-min(proxies, len(entries))].strip()

@@ -120,12 +120,11 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(params=["process", "django-cache", "redis"])
 def store(request: pytest.FixtureRequest) -> Iterator[str]:
     """Each place the counters can live: this process, a Django cache (memory), Redis."""
-    config = {"process": None, "django-cache": locmem_throttle_cache}.get(request.param, redis_throttle_cache)
+    config = {"process": None, "django-cache": locmem_throttle_cache(),
+              "redis": None}[request.param]
     if request.param == "redis":
-        with throttle_cache(redis_throttle_cache(request.getfixturevalue("redis_url"))):
-            yield request.param
-        return
-    with throttle_cache(config() if callable(config) else None):
+        config = redis_throttle_cache(request.getfixturevalue("redis_url"))
+    with throttle_cache(config):
         yield request.param
 
 
@@ -238,8 +237,9 @@ def judge_in_thread(product: ProductInfo, attempts: int, allowed: list[bool]) ->
     """Django's caches are per thread: this thread has its own cache object and Redis connections, as
     another process would."""
     for _ in range(attempts):
+        authenticator = ForcedAuthentication(AnonymousUser(), product)  # type: ignore[arg-type]
         request = Request(RequestFactory().post("/", REMOTE_ADDR=SENDER),
-                          authenticators=(ForcedAuthentication(AnonymousUser(), product),))
+                          authenticators=(authenticator,))  # type: ignore[arg-type]
         verdicts = judge(request, [KeyRateThrottle(), AddressRateThrottle()])
         assert set(verdicts) == {"key", "address"}
         allowed.append(all(verdict.allowed for verdict in verdicts.values()))
