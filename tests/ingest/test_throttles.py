@@ -41,6 +41,7 @@ OTHER_SENDER = "203.0.113.9"
 # Closed ports of this suite's range: nothing listens there, so a connection is refused at once.
 CLOSED_REDIS_PORT = 57049
 OWN_REDIS_PORT = 57041
+HANGING_REDIS_PORT = 57048
 
 _store = ingest_view("native", "native")
 
@@ -287,6 +288,24 @@ def test_ingest_goes_on_when_the_cache_is_down(post: Post, appsmith: Product, ca
     assert len(warnings) == 1
     assert "unavailable" in warnings[0].getMessage()
     print(f"20 requests with the throttles' cache down: {elapsed * 1000:.0f} ms")
+
+
+@override_settings(TELEMETRY_INGEST_RATE_PER_KEY="3/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="3/min",
+                   TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS=3600)
+def test_ingest_goes_on_when_the_cache_hangs(post: Post, appsmith: Product, caplog: pytest.LogCaptureFixture) -> None:
+    # A server that takes the connection and never answers: the throttles' socket timeout ends the wait.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", HANGING_REDIS_PORT))
+        silent.listen(16)
+        with throttle_cache(redis_throttle_cache(f"redis://127.0.0.1:{HANGING_REDIS_PORT}/0")), \
+                caplog.at_level(logging.WARNING, logger="apps.ingest.throttles"):
+            responses = flood(post, appsmith, 10)
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert len(stored(appsmith)) == 10
+    warnings = [r.getMessage() for r in caplog.records if r.name == "apps.ingest.throttles"]
+    assert len(warnings) == 1
+    assert "Timeout" in warnings[0]
 
 
 @override_settings(TELEMETRY_INGEST_RATE_PER_KEY="3/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="3/min",
