@@ -19,11 +19,10 @@ of every counter it was added to, so only accepted requests count, as with DRF's
 
 The counters live in the `throttle` cache: Redis (`REDIS_URL`) shares them between every process and
 machine (any other Django cache works too, through Django's cache API). Without one (no Redis), each
-process keeps its own counters in memory and so has its own limits. When the
-cache fails (refused, timeout), requests go through unthrottled: ingest never depends on Redis. A
-warning is logged at most once a minute, and the cache is left alone for
-`TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS`, so a dead Redis costs at most one short timeout per
-process per back-off period, not one per request.
+process keeps its own counters in memory and so has its own limits. When the cache fails (refused,
+timeout), requests go through unthrottled: ingest never depends on Redis. A warning is logged at
+most once a minute, and the cache is left alone for `TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS`, so
+a dead Redis costs at most one short timeout per process per back-off period, not one per request.
 """
 
 import contextlib
