@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-faults install lint typecheck migrate fleet audit bench-ingest bench-jobs bench-dashboard
+.PHONY: run test test-faults test-nodes soak install lint typecheck migrate fleet audit bench-ingest bench-jobs bench-dashboard
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -36,6 +36,19 @@ test: install
 # FAULTS_PORT_BASE..+2 (default 56610), gunicorn and Celery with production settings; about 3 minutes.
 test-faults: install
 	$(BIN)/python -m tests.faults.run
+
+# Many nodes (docs/scaling.md): two gunicorn nodes and two Celery workers on one private PostgreSQL
+# and Redis (loopback ports NODES_PORT_BASE..+3, default 57140) must agree: dedupe, counts, answers
+# after staff changes, and rollup jobs shared by the workers. One to two minutes.
+test-nodes: install
+	$(BIN)/python -m tests.scale.nodes
+
+# Soak (docs/performance.md): 10 minutes (SOAK_MINUTES) of mixed load on gunicorn + Celery worker + beat
+# with production settings on a private PostgreSQL and Redis (ports SOAK_PORT_BASE..+2, default 57150);
+# errors, p50/p99 per kind and process memory every minute; exit 1 on any error or growing memory.
+# Not run by CI: too long.
+soak: install
+	$(BIN)/python bench/soak.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -19,7 +19,9 @@ What it does, in order:
    round stored into a table created `LIKE events_event INCLUDING ALL` (same columns, defaults and
    indexes), 100 rows per transaction, and once as one big COPY for reference;
 5. checks that every acknowledged event is stored exactly once, and prints one table with the ratios
-   next to the goals.
+   next to the goals;
+6. writes the figures as JSON (`--json`, by default bench/results/ingest.json, kept in the repository):
+   bench/capacity.py plans the nodes from the latest measured run (docs/scaling.md).
 
 The Lua script stops sending `--drain` seconds before wrk stops, so no request is in flight when wrk
 ends: every request sent got its answer, and "stored == acknowledged" can be checked exactly.
@@ -53,6 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 LUA = REPO / "bench" / "ingest.lua"
 GUNICORN_CONF = REPO / "docker" / "gunicorn.conf.py"
 PORTS = range(18000, 18100)
+RESULTS = REPO / "bench" / "results" / "ingest.json"
 # Batch events name one of this many instances, created beforehand as a fleet would have them.
 FLEET_SIZE = 100
 EVENT_NAMES = ["API_CALL", "PAGE_VIEW", "QUERY_EXECUTED", "WIDGET_DRAGGED", "DATASOURCE_CREATED"]
@@ -135,6 +138,8 @@ def parse_args() -> argparse.Namespace:
                         help="heartbeats/s of the paced scenario instead of 70 %% of the measured saturation "
                              "(to compare server configurations at one load; its goal line is then n/a)")
     parser.add_argument("--only", default="", help="comma-separated scenario keys to run (default: all)")
+    parser.add_argument("--json", default=str(RESULTS), metavar="PATH",
+                        help="write the figures here for bench/capacity.py (default: %(default)s; '' for none)")
     parser.add_argument("--profile", default="", metavar="SCENARIO",
                         help="record a py-spy profile of every worker during this scenario (needs py-spy)")
     return parser.parse_args()
@@ -592,6 +597,31 @@ def print_report(scenarios: dict[str, Scenario], copy: dict | None, info: dict[s
     return ok
 
 
+def write_json(path: Path, scenarios: dict[str, Scenario], copy: dict | None, info: dict[str, str],
+               config: dict[str, int], passed: bool) -> None:
+    """The run's figures, one object per scenario, for bench/capacity.py and for comparing runs."""
+    figures = {
+        key: {"label": s.label, "rate": round(s.result["rate"], 1), "unit": s.unit,
+              "requests_per_s": round(s.result["request_rate"], 1), "p50_ms": round(s.result["p50_us"] / 1000, 2),
+              "p99_ms": round(s.result["p99_us"] / 1000, 2), "errors": s.result["errors"],
+              "cpu_ms_per_request": {"python": round(s.result["python_cpu_ms"], 3),
+                                     "postgres": round(s.result["postgres_cpu_ms"], 3)},
+              "machine_busy_pct": round(s.result["machine_busy_pct"], 1),
+              "round_rates": [round(rate, 1) for rate in s.result["round_rates"]]}
+        for key, s in scenarios.items() if s.result}
+    document = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": info.get("commit", ""),
+        "machine": {"cpus": os.cpu_count(), "load_avg_at_start": info.get("load avg", "")},
+        "server": {"workers": config["workers"], "threads": config["threads"]}, "wrk": info.get("wrk", ""),
+        "rounds": info.get("rounds", ""), "exactly_once": passed, "scenarios": figures,
+        "copy": {"rows_per_s_100": round(copy["copy100"], 1), "rows_per_s_one": round(copy["copy_all"], 1)}
+        if copy else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"figures written to {path}")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -652,6 +682,8 @@ def main() -> int:
         if scenario.key != "limit1" and scenario.result:
             scenario.check = check_exactly_once(scenario)
     passed = print_report(scenarios, copy, info)  # exit status 1: something lost, doubled or refused
+    if args.json:
+        write_json(Path(args.json), scenarios, copy, info, config, passed)
     if args.profile:
         print(f"py-spy profiles (raw, one per worker): {out_dir}/profile-{args.profile}-*.txt")
     return 0 if passed else 1

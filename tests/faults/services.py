@@ -190,10 +190,11 @@ def gunicorn(env: dict[str, str], log: Path) -> Managed:
                    env, log)
 
 
-def celery_worker(env: dict[str, str], log: Path) -> Managed:
+def celery_worker(env: dict[str, str], log: Path, *, name: str = "faults") -> Managed:
+    """A worker with one pool process; `name` tells several workers on one host apart."""
     return Managed("celery", [str(VENV_BIN / "celery"), "-A", "telemetry_site", "worker", "--pool", "prefork",
                               "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-                              "-n", "faults@%h"], env, log)
+                              "-n", f"{name}@%h"], env, log)
 
 
 def remove(workdir: Path) -> None:
