@@ -64,7 +64,7 @@ def throttled_native_ingest() -> Any:
             throttle_classes = [KeyRateThrottle, AddressRateThrottle]
 
             def post(self, request: Request) -> HttpResponseBase:
-                return store(request._request)  # type: ignore[no-any-return]
+                return store(request._request)  # type: ignore[no-any-return,unused-ignore]
 
         return ThrottledIngest.as_view()
     return IngestView.as_view(protocol="native", style="native",
