@@ -1,11 +1,12 @@
-"""Cost of the ingest rate limits per request, measured in one process: wall time and Redis round trips.
+"""Cost of the ingest rate limits per request, measured in one process: wall and CPU time, Redis round trips.
 
     .venv/bin/python bench/throttles.py [--redis redis://127.0.0.1:6379/0] [--requests 20000]
 
 Judges the same request over and over (limits set high enough never to refuse) with
-1. the two ingest throttles (apps/ingest/throttles.py) on the per-process memory cache;
-2. the same on Redis, when --redis (or REDIS_URL) names one;
-3. for comparison, DRF's SimpleRateThrottle for the same two limits on the same Redis (a list of
+1. the two ingest throttles (apps/ingest/throttles.py) counting in process memory (no throttle cache);
+2. the same on a Django memory cache (LocMemCache), for comparison;
+3. the same on Redis, when --redis (or REDIS_URL) names one;
+4. for comparison, DRF's SimpleRateThrottle for the same two limits on the same Redis (a list of
    timestamps per key: a get and a set each).
 Round trips are counted at redis-py's connection (one per command sent or pipeline executed).
 Keys are written under a random prefix and expire within two minutes.
@@ -46,17 +47,18 @@ def main() -> None:
     settings.TELEMETRY_INGEST_RATE_PER_KEY = settings.TELEMETRY_INGEST_RATE_PER_ADDRESS = "1000000000/min"
 
     rows = [("no throttle", *_run(None, args.requests))]
-    rows.append(("ingest throttles, memory cache", *_run("memory", args.requests)))
+    rows.append(("ingest throttles, process counters", *_run("unconfigured", args.requests)))
+    rows.append(("ingest throttles, Django memory cache", *_run("memory", args.requests)))
     if args.redis:
         rows.append(("ingest throttles, Redis", *_run("redis", args.requests)))
         rows.append(("DRF SimpleRateThrottle x2, Redis", *_run("redis", args.requests, drf=True)))
-    print(f"{'':36} {'µs/request':>11} {'round trips/request':>20}")
-    base = rows[0][1]
-    for name, micros, trips in rows:
-        print(f"{name:36} {micros:11.1f} {trips:20.2f}   (+{micros - base:.1f} µs)")
+    print(f"{'':38} {'wall µs/request':>16} {'CPU µs/request':>15} {'round trips/request':>20}")
+    wall_base, cpu_base = rows[0][1], rows[0][2]
+    for name, wall, cpu, trips in rows:
+        print(f"{name:38} {wall:9.1f} (+{wall - wall_base:5.1f}) {cpu:8.1f} (+{cpu - cpu_base:5.1f}) {trips:20.2f}")
 
 
-def _run(alias: str | None, count: int, *, drf: bool = False) -> tuple[float, float]:
+def _run(alias: str | None, count: int, *, drf: bool = False) -> tuple[float, float, float]:
     from django.contrib.auth.models import AnonymousUser
     from django.core.cache import caches
     from django.test import RequestFactory
@@ -83,6 +85,7 @@ def _run(alias: str | None, count: int, *, drf: bool = False) -> tuple[float, fl
 
     if alias is not None:
         throttles.CACHE_ALIAS = alias
+    if drf and alias is not None:
         DrfKey.cache = caches[alias]
     factory = RequestFactory()
     sent = [0]
@@ -94,7 +97,7 @@ def _run(alias: str | None, count: int, *, drf: bool = False) -> tuple[float, fl
 
     Connection.send_packed_command = counting_send  # type: ignore[method-assign,assignment]
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(count):
             # DRF's stubs type a token as a string; ingest's is the product.
             authenticator = ForcedAuthentication(AnonymousUser(), Product())  # type: ignore[arg-type]
@@ -108,10 +111,10 @@ def _run(alias: str | None, count: int, *, drf: bool = False) -> tuple[float, fl
             else:
                 verdicts = throttles.judge(request, [throttles.KeyRateThrottle(), throttles.AddressRateThrottle()])
                 assert len(verdicts) == 2 and all(verdict.allowed for verdict in verdicts.values())
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         Connection.send_packed_command = real_send  # type: ignore[method-assign]
-    return elapsed / count * 1e6, sent[0] / count
+    return elapsed / count * 1e6, cpu / count * 1e6, sent[0] / count
 
 
 if __name__ == "__main__":
