@@ -243,6 +243,27 @@ def test_the_sender_address_is_counted_as_a_keyed_hash(post: Post, appsmith: Pro
     assert not [key for key in keys if SENDER in key]
 
 
+@override_settings(TELEMETRY_INGEST_RATE_PER_KEY="1000/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="2/min")
+def test_a_made_up_forwarded_for_does_not_escape_the_address_limit(post: Post, appsmith: Product,
+                                                                   clock: Any) -> None:
+    codes = [post(PATH, heartbeat(f"i-{n}"), key=appsmith.ingest_key, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code
+             for n in range(4)]
+
+    assert codes == [200, 200, 429, 429]
+
+
+@override_settings(TELEMETRY_INGEST_RATE_PER_KEY="1000/min", TELEMETRY_INGEST_RATE_PER_ADDRESS="2/min",
+                   AXES_IPWARE_PROXY_COUNT=1)
+def test_behind_a_proxy_the_address_is_the_one_it_forwards(post: Post, appsmith: Product, clock: Any) -> None:
+    def via_proxy(instance_id: str, forwarded_for: str) -> int:
+        return post(PATH, heartbeat(instance_id), key=appsmith.ingest_key, remote_addr="10.0.0.2",
+                    HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+
+    # Entries left of the proxy's own are the client's to write: they change nothing.
+    assert [via_proxy(f"a-{n}", f"192.0.2.{n}, {SENDER}") for n in range(3)] == [200, 200, 429]
+    assert via_proxy("b-0", OTHER_SENDER) == 200
+
+
 def judge_in_thread(product: ProductInfo, attempts: int, allowed: list[bool]) -> None:
     """Django's caches are per thread: this thread has its own cache object and Redis connections, as
     another process would."""
