@@ -78,11 +78,10 @@ def main() -> None:
         Instance(product=product, instance_id=f"{run}-fleet-{n}", first_seen=now, last_seen=now,
                  status=InstanceStatus.ACTIVE, heartbeat_count=1) for n in range(FLEET)])
     client = Client()
-    headers = {"HTTP_X_TELEMETRY_KEY": product.ingest_key, "REMOTE_ADDR": "198.51.100.7"}
-
     def post(n: int) -> None:
         response = client.generic("POST", "/api/v1/ingest", body(run, n, args.known),
-                                  content_type="application/json", **headers)
+                                  content_type="application/json", HTTP_X_TELEMETRY_KEY=product.ingest_key,
+                                  REMOTE_ADDR="198.51.100.7")
         assert response.status_code == 200, response.content
 
     for n in range(200):  # warm up: caches, the connection, psycopg's prepared statements

@@ -10,10 +10,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+
+from .db_router import reads_from_replica
 
 EXPORT_LIMIT = 100_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,14 +39,14 @@ class CsvExportMixin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         info = (self.opts.app_label, self.opts.model_name)
-        return [path("export.csv", self.admin_site.admin_view(self.export_csv_view),
+        return [path("export.csv", self.admin_site.admin_view(reads_from_replica(self.export_csv_view)),
                      name="{}_{}_export_csv".format(*info)), *super().get_urls()]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_export_csv")
         return super().changelist_view(request, {"csv_export_url": url, **(extra_context or {})})
 
-    def export_csv_view(self, request: HttpRequest) -> HttpResponse:
+    def export_csv_view(self, request: HttpRequest) -> HttpResponseBase:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)

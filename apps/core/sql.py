@@ -6,13 +6,11 @@ parameters one statement may carry.
 """
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
 import orjson
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.dateparse import parse_datetime
 from django.utils.duration import duration_microseconds
@@ -120,47 +118,12 @@ def chunks(items: Sequence[T], columns: int) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-# --- Performance: the ingest writer's statements on PostgreSQL --------------------------
-# Django's PostgreSQL cursor binds parameters client-side: for every statement it re-parses the
-# text and quotes every parameter in Python, which cost the ingest path more CPU than PostgreSQL
-# spent running the statements. The writer's statements go instead through a plain psycopg cursor
-# on Django's connection, which sends the parameters apart from the text (server-side binding; no
-# prepared statements, so a transaction-pooling PgBouncer keeps working). It runs in the caller's
-# transaction, and `wrap_database_errors` keeps Django's exception classes (the ingest views answer
-# 503 on them). Whenever something watches Django's cursors (an execute_wrapper, assertNumQueries,
-# DEBUG's query log, an APM hook), the statements go through Django's cursor as before.
-
-
-def fast_path() -> bool:
-    """True when statements may bypass Django's cursor (see above)."""
-    db = connections[DEFAULT_DB_ALIAS]  # one look-up: each `connection.x` goes through asgiref's Local
-    return is_postgres() and not db.execute_wrappers and not db.queries_logged
-
-
-class _ServerBindingCursor:
-    """A psycopg cursor in Django's transaction whose errors come out as Django's."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db
-
-    def __enter__(self) -> psycopg.Cursor:
-        self.db.ensure_connection()
-        self.errors = self.db.wrap_database_errors
-        self.errors.__enter__()
-        self.cursor = psycopg.Cursor(self.db.connection)
-        return self.cursor
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.cursor.close()
-        self.errors.__exit__(*exc_info)
-
-
-def cursor() -> AbstractContextManager[Any]:
-    """The cursor for the writer's hand-written statements: server-side binding when `fast_path()`."""
+def binds_server_side() -> bool:
+    """True when Django's cursor sends parameters apart from the statement text (PostgreSQL with
+    `OPTIONS["server_side_binding"]`): statements may then use binary parameters (`%b`)."""
     db = connections[DEFAULT_DB_ALIAS]
-    if is_postgres() and not db.execute_wrappers and not db.queries_logged:
-        return _ServerBindingCursor(db)
-    return db.cursor()
+    return db.vendor == "postgresql" and db.settings_dict["OPTIONS"].get("server_side_binding") is True
+
 
 def date_param(value: date) -> Any:
     """A date as the driver wants it (SQLite: ISO text, the way Django stores it)."""

@@ -4,8 +4,8 @@ A heartbeat is one small row; committing it alone costs the driver and PostgreSQ
 what writing the row costs (round trips, planning, a WAL flush per request). So request threads
 hand their prepared writes to the process's one writer thread and wait. The writer takes
 everything that has queued up, stores it in one transaction (`writes_store`: the writer's
-`batches_store`, one set of statements per product) and wakes every request with its own result only after the commit:
-nothing is acknowledged before it is durable. No request waits for company: a lone request is
+`batches_store`, one set of statements per product) and wakes every request with its own result
+only after the commit: nothing is acknowledged before it is durable. No request waits for company: a lone request is
 written at once, and the requests that arrive while a commit is in flight form the next group.
 (RudderStack's gateway batches its database writes the same way.)
 
@@ -255,7 +255,7 @@ class GroupCommitter:
             # idle is replaced before the group (drop_if_closed_by_server, as for requests).
             db = connections["default"]
             db.close_if_unusable_or_obsolete()
-            db.health_check_done = True
+            db.health_check_done = True  # type: ignore[attr-defined]  # Django sets it; the stubs lack it
 
 
 _committer = GroupCommitter()

@@ -67,7 +67,7 @@ def clear_product_cache() -> None:
 
 
 def _load(key: str) -> "ProductInfo | None":
-    if not key or len(key) > Product._meta.get_field("ingest_key").max_length:
+    if not key or len(key) > (Product._meta.get_field("ingest_key").max_length or 0):
         return None
     # The product row (and its stamp) first: a release or notice changed while the rest loads
     # moves the stamp past this one, so the entry is found stale on its first write.

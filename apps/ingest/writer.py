@@ -83,7 +83,7 @@ def _store_product(batch: Batch) -> Written:
     for envelope in envelopes:
         if envelope.kind == HEARTBEAT:
             seen = first_seen.get(envelope.instance_id)
-            first_seen[envelope.instance_id] = min(seen, envelope.timestamp) if seen else envelope.timestamp
+            first_seen[envelope.instance_id] = min(seen, _at(envelope)) if seen else _at(envelope)
     states, stamp = instances_lock_or_create(product_id=product_id, first_seen=first_seen, now=now)
     if stamp is None:  # no heartbeat row: read the stamp on its own
         stamp = products_change_stamps(product_ids=[product_id]).get(product_id)
@@ -98,12 +98,12 @@ def _store_product(batch: Batch) -> Written:
     pk_of = {iid: state.pk for iid, state in states.items()}
     new_ids = events_insert(product_id=product_id, received_at=now, rows=[
         EventRow(instance_pk=pk_of.get(e.instance_id), kind=e.kind, name=e.name, message_id=e.message_id,
-                 timestamp=e.timestamp, properties=e.properties, received_at=e.received_at)
+                 timestamp=_at(e), properties=e.properties, received_at=e.received_at)
         for e in kept.envelopes])
     new_heartbeats = [e for e in kept.envelopes if e.kind == HEARTBEAT and e.message_id in new_ids]
     _apply_heartbeats(product_id=product_id, heartbeats=new_heartbeats, states=states, now=now)
     installations_record(product_id=product_id, now=now, steps=[
-        InstallStepSeen(install_id=e.install_id, step=e.step, timestamp=e.timestamp, os=e.os, error=e.error,
+        InstallStepSeen(install_id=e.install_id, step=e.step, timestamp=_at(e), os=e.os, error=e.error,
                         ip_hash=e.ip_hash, instance_pk=pk_of.get(e.instance_id))
         for e in kept.envelopes if e.kind == INSTALL])
     instances_add_dropped(dropped=kept.dropped_by_instance, now=now)
@@ -115,19 +115,19 @@ def _apply_heartbeats(*, product_id: int, heartbeats: list[Envelope], states: di
     if not heartbeats:
         return
     licences: dict[str, LicenseSeen] = {}
-    for e in sorted(heartbeats, key=lambda e: e.timestamp):
+    for e in sorted(heartbeats, key=_at):
         if e.license_id:
             old = licences.get(e.license_id)
             licences[e.license_id] = LicenseSeen(type=e.license_type or (old.type if old else ""),
-                                                 first_seen=old.first_seen if old else e.timestamp,
-                                                 last_seen=e.timestamp)
+                                                 first_seen=old.first_seen if old else _at(e),
+                                                 last_seen=_at(e))
     licence_pks = licenses_upsert(product_id=product_id, seen=licences, now=now)
     by_instance: dict[str, list[Envelope]] = {}
     for e in heartbeats:
         by_instance.setdefault(e.instance_id, []).append(e)
     links = [one for iid, group in by_instance.items() for one in _install_evidence(states[iid], group)]
     updates = [states[iid].plan([
-        HeartbeatSeen(timestamp=e.timestamp, version=e.version, edition=e.edition, os=e.os, arch=e.arch,
+        HeartbeatSeen(timestamp=_at(e), version=e.version, edition=e.edition, os=e.os, arch=e.arch,
                       context=e.context, ip_hash=e.ip_hash, country=e.country, license_pk=licence_pks.get(e.license_id),
                       metrics={e.metrics_key: e.metrics} if e.metrics else None)
         for e in group]) for iid, group in by_instance.items()]
@@ -144,11 +144,18 @@ def _install_evidence(state: InstanceState, heartbeats: list[Envelope]) -> list[
     install_ids = sorted({e.install_id for e in heartbeats if e.install_id})
     if not state.fresh:
         return [InstallEvidence(pk=state.pk, first_seen=state.first_seen, install_id=i) for i in install_ids]
-    address = next((e.ip_hash for e in sorted(heartbeats, key=lambda e: e.timestamp, reverse=True) if e.ip_hash), "")
-    first_seen = min(e.timestamp for e in heartbeats)
+    address = next((e.ip_hash for e in sorted(heartbeats, key=_at, reverse=True) if e.ip_hash), "")
+    first_seen = min(_at(e) for e in heartbeats)
     return [InstallEvidence(pk=state.pk, first_seen=first_seen, install_id=install_id,
                             ip_hash=address if n == 0 else "")
             for n, install_id in enumerate(install_ids or [""])]
+
+
+def _at(envelope: Envelope) -> datetime:
+    """A prepared envelope's time (the pipeline gives every envelope one before the writer sees it)."""
+    if envelope.timestamp is None:
+        raise ValueError("an envelope reached the writer without a timestamp")
+    return envelope.timestamp
 
 
 def __getattr__(name: str) -> object:

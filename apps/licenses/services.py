@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from apps.core import sql
 from apps.licenses.models import License
 
@@ -41,6 +43,6 @@ def licenses_upsert(*, product_id: int, seen: Mapping[str, LicenseSeen], now: da
             last_seen = {sql.greatest(f"{t}.last_seen", "excluded.last_seen")},
             updated_at = excluded.updated_at
         RETURNING id, license_id"""
-    with sql.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return {license_id: pk for pk, license_id in cursor.fetchall()}

@@ -2,6 +2,8 @@
 
 from collections.abc import Collection
 
+from django.db import connection
+
 from apps.core import sql
 from apps.products.models import Product
 
@@ -9,13 +11,13 @@ from apps.products.models import Product
 def products_change_stamps(*, product_ids: Collection[int]) -> dict[int, int]:
     """The current change stamp of each of these products (a deleted product is absent).
 
-    One indexed statement on the ingest writer's cursor, whose text depends only on how many
+    One indexed statement whose text depends only on how many
     products a group holds (almost always one), so the driver keeps it prepared.
     """
     if not product_ids:
         return {}
     ids = sorted(product_ids)
-    with sql.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, change_stamp FROM {sql.table(Product)} "
                        f"WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)
         return dict(cursor.fetchall())

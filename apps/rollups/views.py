@@ -17,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import scope_to_products
 from apps.alerts.selectors import open_alert_counts
+from apps.core.db_router import reads_from_replica
+from apps.core.replica import replica_status
 from apps.products.models import Product
 
 from .cohorts import AGES_WEEKS
@@ -58,6 +60,7 @@ def rebuild_state(*, slug: str, as_of: datetime | None) -> dict[str, Any]:
     return {"queued_at": queued, "done": bool(as_of and as_of >= queued)}
 
 
+@reads_from_replica
 def fleet_overview_view(request: HttpRequest) -> HttpResponse:
     _require_viewer(request)
     products = list(scope_to_products(Product.objects.order_by("name"), request.user, "pk"))
@@ -66,11 +69,13 @@ def fleet_overview_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/fleet/overview.html", {
         **admin.site.each_context(request),
         "title": "Fleet overview",
+        "replica": replica_status(),
         "rows": [{"row": row, "points": sparkline_points(row.sparkline), "open_alerts": alerts.get(row.product.pk, 0)}
                  for row in rows],
     })
 
 
+@reads_from_replica
 def fleet_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     _require_viewer(request)
     products = list(scope_to_products(Product.objects.order_by("name"), request.user, "pk")
@@ -84,6 +89,7 @@ def fleet_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     return TemplateResponse(request, "admin/fleet/dashboard.html", {
         **admin.site.each_context(request),
         "title": f"{product.name} fleet",
+        "replica": replica_status(),
         "products": products,
         "product": product,
         "span": span,
@@ -116,6 +122,7 @@ def fleet_rebuild_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(reverse("fleet-dashboard", args=[product.slug]) + (f"?{query}" if query else ""))
 
 
+@reads_from_replica
 def fleet_live_view(request: HttpRequest, slug: str) -> JsonResponse:
     """What the dashboard polls: live counts, and whether rollups newer than the page exist."""
     _require_viewer(request)

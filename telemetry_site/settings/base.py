@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a staff member's write, their next reads stay on the primary (apps/core/db_router.py).
+    "apps.core.db_router.PrimaryPinMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -142,6 +144,35 @@ def database_session_options(statement_timeout: int) -> str:
     return f"-c statement_timeout={statement_timeout * 1000} -c idle_in_transaction_session_timeout={idle * 1000}"
 
 
+def postgres_connection_settings(database: dict) -> None:
+    """What every PostgreSQL alias (the primary and the read replica) gets: persistent connections and bounded waits."""
+    # Persistent connections: a new connection per ping costs more than the ping itself.
+    database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    database["CONN_HEALTH_CHECKS"] = True
+    database.setdefault("OPTIONS", {})
+    # Bounded waits (docs/operations.md): connecting gives up after connect_timeout; TCP keepalives
+    # notice a peer that vanished (host down, network cut) within about a minute; the server ends
+    # a statement after statement_timeout and a forgotten open transaction after
+    # idle_in_transaction_session_timeout. A server that is stuck (stopped, not dead) enforces
+    # nothing: apps/core/db_health.py cuts such a wait from this side.
+    # Values given in the URL's query string win; its own `options` come after ours, so they win too.
+    options = database["OPTIONS"]
+    for name, value in {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), "keepalives": 1,
+                        "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
+                        "keepalives_interval": 10, "keepalives_count": 3}.items():
+        options.setdefault(name, value)
+    options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
+                                                options.get("options")]))
+    # One way to run SQL in every environment: Django's cursor with server-side binding (parameters
+    # travel apart from the statement instead of being quoted into it in Python). psycopg prepares a
+    # statement on the server after DATABASE_PREPARE_THRESHOLD executions, which saves PostgreSQL
+    # planning every heartbeat's statements again (docs/performance.md). A PgBouncer before 1.21 in
+    # transaction mode cannot keep prepared statements: there set it to `none` (or empty).
+    options.setdefault("server_side_binding", env.bool("DATABASE_SERVER_SIDE_BINDING", default=True))
+    threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
+    options.setdefault("prepare_threshold", None if threshold in ("", "none") else int(threshold))
+
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE let web, worker and beat share the file without "database is locked".
@@ -150,23 +181,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 else:
-    # Persistent connections: a new connection per ping costs more than the ping itself.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {})
-    # Bounded waits (docs/operations.md): connecting gives up after connect_timeout; TCP keepalives
-    # notice a peer that vanished (host down, network cut) within about a minute; the server ends
-    # a statement after statement_timeout and a forgotten open transaction after
-    # idle_in_transaction_session_timeout. A server that is stuck (stopped, not dead) enforces
-    # nothing: apps/core/db_health.py cuts such a wait from this side.
-    # Values given in DATABASE_URL's query string win; its own `options` come after ours, so they win too.
-    _options = DATABASES["default"]["OPTIONS"]
-    for _name, _value in {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), "keepalives": 1,
-                          "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
-                          "keepalives_interval": 10, "keepalives_count": 3}.items():
-        _options.setdefault(_name, _value)
-    _options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
-                                                 _options.get("options")]))
+    postgres_connection_settings(DATABASES["default"])
+# A read replica (docs/scaling.md): PostgreSQL streaming replication of the primary. The router
+# (apps/core/db_router.py) sends only the reads of views marked with `reads_from_replica` there;
+# everything else, and every write, stays on the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a PostgreSQL streaming replica (postgres://...).")
+    postgres_connection_settings(DATABASES["replica"])
+DATABASE_ROUTERS = ["apps.core.db_router.ReplicaRouter"]
+# Reads leave the replica for the primary while its lag is above this many seconds.
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=30.0)
+# Seconds a process reuses what it learnt about the replica (reachable, lag) before asking again.
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)
+# After a staff member's write, their reads stay on the primary this long plus the replica's lag
+# at the time (read-your-writes; a signed cookie says until when).
+DATABASE_REPLICA_PIN_SECONDS = env.float("DATABASE_REPLICA_PIN_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

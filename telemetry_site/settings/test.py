@@ -38,3 +38,7 @@ if not REDIS_URL:
 # and concurrent threads started by a test can open it too.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="telemetry-testdb-")) / "test.sqlite3")}
+# A read replica in the test suite is the test database itself (pytest-django creates no second
+# database); tests/scale/test_replica.py runs the app against a real streaming replica.
+if "replica" in DATABASES:
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from apps.core import sql
 from apps.core.privacy import keyed_hash
 from apps.instances.models import CollectionLevel, ErasedInstance, Instance, InstanceStatus, StatusChange
@@ -23,10 +25,18 @@ from apps.products.models import Product
 
 # More new instances than this in one group (a bulk import) link in statements of their own.
 _LINKS_IN_ONE_STATEMENT = 500
+def _when(value: Any) -> datetime:
+    """A NOT NULL datetime column read with a raw cursor."""
+    parsed = sql.dt_result(value)
+    if parsed is None:
+        raise ValueError(f"not a datetime: {value!r}")
+    return parsed
+
+
 def _state(row: Sequence[Any], *, with_metrics: bool) -> InstanceState:
     return InstanceState(
-        pk=row[0], instance_id=row[1], collection=row[2], status=row[3], first_seen=sql.dt_result(row[4]),
-        last_seen=sql.dt_result(row[5]), heartbeat_count=row[6], version=row[7],
+        pk=row[0], instance_id=row[1], collection=row[2], status=row[3], first_seen=_when(row[4]),
+        last_seen=_when(row[5]), heartbeat_count=row[6], version=row[7],
         metrics=sql.json_result(row[8]) if with_metrics else None,
     )
 
@@ -67,7 +77,7 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
                       (SELECT change_stamp FROM {sql.table(Product)} WHERE id = %s)"""
         params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
                    product_id, product_id]
-        with sql.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(statement, params)
             rows += cursor.fetchall()
     return {row[1]: _state(row, with_metrics=True) for row in rows}, (rows[0][9] if rows else None)
@@ -78,14 +88,14 @@ def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[d
     wanted = set(instance_ids)
     if not wanted:
         return {}, set()
-    # Performance: a hand-written statement on the writer's cursor; building the ORM query
+    # Performance: a hand-written statement; building the ORM query
     # cost a batch of events more CPU than running it.
     # FOR KEY SHARE: the events about to name these rows have no foreign key constraint (see
     # apps/events/models.py); this is the lock its check would take, once per row instead of once
     # per event. An erasure waits for the commit, then deletes these events too.
     held = " FOR KEY SHARE" if sql.is_postgres() else ""
     rows: list[Sequence[Any]] = []
-    with sql.cursor() as cursor:
+    with connection.cursor() as cursor:
         for chunk in sql.chunks(sorted(wanted), 1):
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(
@@ -143,7 +153,7 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
                 heartbeat_count = {t}.heartbeat_count + {sql.cast("v.added", "bigint")},
                 updated_at = {sql.cast("%s", "timestamptz")}
             FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
-        with sql.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(statement, [*params, sql.dt_param(now)])
     if install_links and not together:
         installations_link(product_id=product_id, instances=install_links, now=now)
@@ -165,5 +175,5 @@ def instances_add_dropped(*, dropped: Mapping[int, int], now: datetime) -> None:
             UPDATE {t} SET dropped_count = {t}.dropped_count + {sql.cast("v.n", "bigint")},
                            updated_at = {sql.cast("%s", "timestamptz")}
             FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
-        with sql.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(statement, [*params, sql.dt_param(now)])

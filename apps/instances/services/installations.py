@@ -5,13 +5,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from apps.core import sql
 from apps.instances.models import Installation
 
 # Steps that end an install run; `support` is a request for help, not an outcome.
 _FINISHING = (Installation.Status.SUCCEEDED, Installation.Status.FAILED)
 # Order of steps sharing one timestamp (an installer reporting start and success in the same second).
-_RANK = {Installation.Status.STARTED: 0, Installation.Status.FAILED: 1, Installation.Status.SUPPORT: 2,
+_RANK: dict[str, int] = {Installation.Status.STARTED: 0, Installation.Status.FAILED: 1, Installation.Status.SUPPORT: 2,
          Installation.Status.SUCCEEDED: 3}
 
 
@@ -91,7 +93,7 @@ def installations_record(*, product_id: int, steps: Sequence[InstallStepSeen], n
                                THEN excluded.link_reason ELSE {t}.link_reason END,
             instance_id = COALESCE({t}.instance_id, excluded.instance_id),
             updated_at = excluded.updated_at"""
-    with sql.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(statement, params)
     return len(runs)
 
@@ -135,7 +137,7 @@ def installations_link(*, product_id: int, instances: Sequence[InstallEvidence],
     for chunk in sql.chunks(instances, 4):
         decisions, params = _decisions("links", product_id=product_id, instances=chunk)
         update, update_params = _update("links_decision", now=now)
-        with sql.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(f"WITH {decisions} {update}", [*params, *update_params])
 
 

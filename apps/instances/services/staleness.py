@@ -15,6 +15,7 @@ constraint. Bringing an instance back to `active` is ingest's job (a heartbeat o
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -88,7 +89,7 @@ def _apply(transition: _Transition, *, chunk_size: int, progress: Callable[[int]
             return changed
 
 
-def _candidates_sql(t: _Transition) -> tuple[str, list[object]]:
+def _candidates_sql(t: _Transition) -> tuple[str, list[Any]]:
     return (f"SELECT id FROM {INSTANCE_TABLE} WHERE product_id = %s AND status = %s AND last_seen < %s",
             [t.product_id, t.old, sql.dt_param(t.threshold)])
 
