@@ -41,8 +41,9 @@ TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", defaul
 # instances behind one NAT, while one instance stuck in a loop is held to 10 requests a second.
 TELEMETRY_INGEST_RATE_PER_KEY = env.str("TELEMETRY_INGEST_RATE_PER_KEY", default="600000/min")
 TELEMETRY_INGEST_RATE_PER_ADDRESS = env.str("TELEMETRY_INGEST_RATE_PER_ADDRESS", default="600/min")
-# The ingest views' DRF throttles (dotted paths); an empty list turns ingest rate limits off.
-TELEMETRY_INGEST_THROTTLE_CLASSES = env.list("TELEMETRY_INGEST_THROTTLE_CLASSES", default=[
+# The ingest views' DRF throttles (dotted paths; the staff API keeps REST_FRAMEWORK's own); an
+# empty list turns ingest rate limits off.
+TELEMETRY_INGEST_THROTTLE_CLASSES: list[str] = env.list("TELEMETRY_INGEST_THROTTLE_CLASSES", default=[
     "apps.ingest.throttles.KeyRateThrottle", "apps.ingest.throttles.AddressRateThrottle"])
 # When the throttles' cache (Redis) fails, ingest goes on unthrottled and asks it again only after
 # this many seconds, so a dead Redis costs a request nothing (see CACHES["throttle"] for its timeouts).
@@ -365,10 +366,7 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "apps.events.models.EventKind",
         "ReportKindEnum": "apps.rollups.models.Report.Kind",
     },
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.ingest.openapi.add_ingest_paths",
-    ],
+    "POSTPROCESSING_HOOKS": ["apps.ingest.schema.enums_outside_ingest"],
 }
 
 LOGGING = {

@@ -20,17 +20,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import caches
-from django.http import HttpResponseBase
 from django.test import RequestFactory, override_settings
 from django.urls import path
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import ForcedAuthentication, Request
-from rest_framework.views import APIView
 
 from apps.ingest import throttles
-from apps.ingest.auth import authenticate, key_from_request
 from apps.ingest.product_cache import ProductInfo, product_for_key
 from apps.ingest.throttles import AddressRateThrottle, KeyRateThrottle, judge
+from apps.ingest.views import IngestView
 from apps.instances.models import Instance
 from apps.products.models import Product
 from tests.ingest.conftest import SENDER, Post
@@ -42,31 +39,8 @@ CLOSED_REDIS_PORT = 57049
 OWN_REDIS_PORT = 57041
 HANGING_REDIS_PORT = 57048
 
-class ProductKey(BaseAuthentication):
-    """Ingest's own key lookup: `request.auth` is the product (a ProductInfo), as on the ingest views."""
-
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, ProductInfo]:
-        return AnonymousUser(), authenticate(key_from_request(request))
-
-
 def throttled_native_ingest() -> Any:
     """The native ingest view with exactly these throttles, whatever TELEMETRY_INGEST_THROTTLE_CLASSES says."""
-    try:
-        from apps.ingest.views import IngestView  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # ingest views that are plain Django views: a DRF view in front of one
-        from apps.ingest.views import ingest_view  # type: ignore[attr-defined,unused-ignore]
-
-        store = ingest_view("native", "native")
-
-        class ThrottledIngest(APIView):
-            authentication_classes = [ProductKey]
-            permission_classes: list[Any] = []
-            throttle_classes = [KeyRateThrottle, AddressRateThrottle]
-
-            def post(self, request: Request) -> HttpResponseBase:
-                return store(request._request)  # type: ignore[no-any-return,unused-ignore]
-
-        return ThrottledIngest.as_view()
     return IngestView.as_view(protocol="native", style="native",
                               throttle_classes=[KeyRateThrottle, AddressRateThrottle])
 
