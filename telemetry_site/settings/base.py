@@ -28,13 +28,27 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TELEMETRY_HASH_KEY = env.str("TELEMETRY_HASH_KEY", default=SECRET_KEY)
 # Largest accepted request body, after decompression.
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=1_048_576)
-# DRF throttle classes of the ingest views (dotted paths); the staff API keeps REST_FRAMEWORK's own.
-TELEMETRY_INGEST_THROTTLE_CLASSES: list[str] = []
 # Ingest: seconds a product (key, event mapping, latest version, notices) stays cached per process.
 TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=30)
 # Ingest: concurrent requests of a threaded server process share one transaction (group commit,
 # apps/ingest/group_commit.py). Off by default here (runserver, tests); on in production settings.
 TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", default=False)
+# Ingest rate limits (apps/ingest/throttles.py, docs/ingest.md "Rate limits"), in DRF's "N/period"
+# form (period s, min, h or day); a product can set its own per minute (Product.ingest_rate_per_*).
+# A vendor's whole fleet shares one key, so the per-key default is far above what any fleet sends
+# (100,000 instances flushing a batch every 10 s would be 10,000/s at worst: a key needing more sets
+# its own): it only stops a leaked or looping key from taking every worker. One instance sends a
+# heartbeat and a batch every few seconds at most, so 600/min per address is room for a hundred
+# instances behind one NAT, while one instance stuck in a loop is held to 10 requests a second.
+TELEMETRY_INGEST_RATE_PER_KEY = env.str("TELEMETRY_INGEST_RATE_PER_KEY", default="600000/min")
+TELEMETRY_INGEST_RATE_PER_ADDRESS = env.str("TELEMETRY_INGEST_RATE_PER_ADDRESS", default="600/min")
+# The ingest views' DRF throttles (dotted paths; the staff API keeps REST_FRAMEWORK's own); an
+# empty list turns ingest rate limits off.
+TELEMETRY_INGEST_THROTTLE_CLASSES: list[str] = env.list("TELEMETRY_INGEST_THROTTLE_CLASSES", default=[
+    "apps.ingest.throttles.KeyRateThrottle", "apps.ingest.throttles.AddressRateThrottle"])
+# When the throttles' cache (Redis) fails, ingest goes on unthrottled and asks it again only after
+# this many seconds, so a dead Redis costs a request nothing (see CACHES["throttle"] for its timeouts).
+TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS = env.float("TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS", default=5.0)
 # Ingest: the offline country database (apps/core/geo.py): a geoip2fast data file, by absolute path or
 # by name inside the installed package; empty turns country lookup off. docs/fleet-data.md says how to update it.
 # The default is the bundled file with IPv4 and IPv6 networks (the package's own default has IPv4 only).
@@ -208,7 +222,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        # The ingest rate counters, shared by every process and machine using this Redis. Short
+        # timeouts: a Redis that is down or hangs must cost an ingest request at most this, once
+        # (the throttles then leave it alone for TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("TELEMETRY_THROTTLE_REDIS_URL", default=REDIS_URL),
+            "OPTIONS": {"socket_connect_timeout": env.float("TELEMETRY_THROTTLE_REDIS_TIMEOUT", default=0.2),
+                        "socket_timeout": env.float("TELEMETRY_THROTTLE_REDIS_TIMEOUT", default=0.2)},
+        },
+    }
     CELERY_BROKER_URL = REDIS_URL
     # A task whose worker died unannounced (SIGKILL, a lost host) comes back after this: sized to
     # the longest task (CELERY_TASK_TIME_LIMIT) plus a margin, so a running task is never handed out twice.
@@ -224,6 +249,7 @@ if REDIS_URL:
         "socket_keepalive": True,
     }
 else:
+    # No "throttle" cache: the ingest rate counters are kept per process, each with its own limits.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # kombu's filesystem transport: a broker that needs no server, shared by web, worker and beat.
     _broker_dir = VAR_DIR / "celery-broker"
