@@ -152,7 +152,7 @@ _UNNEST_INSERT = _cte_insert(
 
 
 def _insert_unnest(product_id: int, rows: Sequence[EventRow], received_at: datetime) -> set[str]:
-    params = [
+    params: list[Any] = [
         product_id, [row.instance_pk for row in rows], [row.kind for row in rows], [row.name for row in rows],
         [row.message_id for row in rows], [row.timestamp for row in rows],
         [row.received_at or received_at for row in rows],

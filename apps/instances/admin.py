@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -32,9 +32,9 @@ from .models import (
 from .services import instance_erase, instance_set_labels, instances_set_collection
 
 
-def _acting(request: HttpRequest) -> AbstractBaseUser | None:
+def _acting(request: HttpRequest) -> User | None:
     """The staff user a change is recorded against (admin views are only ever reached signed in)."""
-    return request.user if request.user.is_authenticated else None
+    return request.user if isinstance(request.user, User) else None
 
 
 class BuildFilter(admin.SimpleListFilter):

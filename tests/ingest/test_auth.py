@@ -78,8 +78,8 @@ def test_a_wrong_key_outside_the_body_is_refused_before_the_body_is_read(client:
         raise AssertionError("the body was read for a request whose key is wrong")
 
     monkeypatch.setattr(parsers, "read_body", must_not_read)
-    for meta in ({"HTTP_X_TELEMETRY_KEY": "tk_not-a-key"}, {"HTTP_AUTHORIZATION": "Bearer tk_not-a-key"}):
-        response = client.post("/api/v1/ingest", data=b'{"broken', content_type="application/json", **meta)
+    for headers in ({"X-Telemetry-Key": "tk_not-a-key"}, {"Authorization": "Bearer tk_not-a-key"}):
+        response = client.post("/api/v1/ingest", data=b'{"broken', content_type="application/json", headers=headers)
         assert (response.status_code, response.json()["code"]) == (401, "unknown_key")
     response = client.post("/api/v1/ingest/flowfuse/tk_not-a-key", data=b"{}", content_type="application/json")
     assert (response.status_code, response.json()["code"]) == (401, "unknown_key")

@@ -3,14 +3,14 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.instances.models import CollectionChange, CollectionLevel, Instance
 
 
 def instances_set_collection(*, instance_ids: Iterable[int], level: str, reason: str,
-                             user: AbstractBaseUser | None, now: datetime) -> int:
+                             user: User | None, now: datetime) -> int:
     """Set the collection level of many instances; one audit row per instance that actually changed.
 
     Returns how many instances changed. Rows are locked so two staff members changing the same

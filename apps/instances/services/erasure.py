@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
@@ -14,7 +14,7 @@ from apps.instances.models import CollectionChange, ErasedInstance, Installation
 logger = logging.getLogger(__name__)
 
 
-def instance_erase(*, instance_pk: int, user: AbstractBaseUser | None, now: datetime,
+def instance_erase(*, instance_pk: int, user: User | None, now: datetime,
                    reason: str = "") -> ErasedInstance:
     """Delete one instance and everything about it; record the keyed hash so ingest drops its later pings.
 
@@ -41,7 +41,7 @@ def instance_erase(*, instance_pk: int, user: AbstractBaseUser | None, now: date
     return erased
 
 
-def _record_erasure(*, instance: Instance, user: AbstractBaseUser | None, now: datetime, reason: str,
+def _record_erasure(*, instance: Instance, user: User | None, now: datetime, reason: str,
                     events_deleted: int) -> ErasedInstance:
     """One ErasedInstance per (product, hash); erasing the same id again (it pinged before ingest
     learnt to drop it) updates the row rather than failing on the unique constraint."""
