@@ -9,7 +9,8 @@ ingest middleware) against the database in DATABASE_URL, which must be PostgreSQ
 
 --known: keep-alives from 100 instances created beforehand (else a new instance per heartbeat);
 --statements: also count statements per heartbeat (a second pass, with an execute wrapper);
---profile: print the cProfile of the measured pass (top functions by own time).
+--profile: print the cProfile of the measured pass (top functions by own time);
+--profile-out PATH: also save it there, for pstats.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--known", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--statements", action="store_true")
+    parser.add_argument("--profile-out", help="with --profile: also save the raw profile there (pstats format)")
     args = parser.parse_args()
 
     import django
@@ -115,6 +117,8 @@ def main() -> None:
         print(f"statements per heartbeat: {len(seen) / 100:.2f}")
     if profiler:
         stats = pstats.Stats(profiler)
+        if args.profile_out:
+            stats.dump_stats(args.profile_out)
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats("apps/|django/(db|test|core/handlers)", 45)
 
