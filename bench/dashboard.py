@@ -101,6 +101,7 @@ def main() -> None:
         verdict = "ok" if ms < 300 else "OVER the 300 ms goal"
         print(f"{label:24s} {ms:7.1f} ms  {queries:2d} queries  {ms / baseline:5.1f}x baseline  ({verdict})")
     instance = Instance.objects.filter(product=product).order_by("pk").first()
+    assert instance is not None, "the benchmark fleet is built above"
     ms, queries = timed(client, f"/admin/instances/instance/{instance.pk}/change/")
     print(f"{'instance page':24s} {ms:7.1f} ms  {queries:2d} queries  {ms / baseline:5.1f}x baseline")
     for label, url in (("instance list", f"/admin/instances/instance/?product__id__exact={product.pk}"),

@@ -170,9 +170,8 @@ def ensure_database(url: str) -> None:
     except psycopg.OperationalError as exc:
         if "does not exist" not in str(exc):
             raise
-    params = conninfo.conninfo_to_dict(url)
-    name = params.pop("dbname")
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as conn:
+    name = str(conninfo.conninfo_to_dict(url)["dbname"])
+    with psycopg.connect(conninfo.make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     print(f"created database {name}", file=sys.stderr)
 
@@ -438,7 +437,8 @@ def copy_limit(scenario: Scenario, events: int, message_prefix: str) -> dict:
                 seconds_all = time.perf_counter() - started
         finally:
             conn.execute("DROP TABLE IF EXISTS bench_copy_event")
-        indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'events_event'").fetchone()[0]
+        counted = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'events_event'").fetchone()
+        indexes = counted[0] if counted else 0
     return {"rows": len(rows), "seconds_100": seconds_100, "seconds_all": seconds_all, "source": source,
             "indexes": indexes}
 
@@ -472,11 +472,14 @@ def check_exactly_once(scenario: Scenario) -> str:
 
     result = scenario.result
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        stored, distinct = conn.execute(
+        events_row = conn.execute(
             "SELECT count(*), count(DISTINCT message_id) FROM events_event WHERE product_id = %s",
             [scenario.product_id]).fetchone()
-        instances = conn.execute("SELECT count(*) FROM instances_instance WHERE product_id = %s",
-                                 [scenario.product_id]).fetchone()[0]
+        instances_row = conn.execute("SELECT count(*) FROM instances_instance WHERE product_id = %s",
+                                     [scenario.product_id]).fetchone()
+    assert events_row is not None and instances_row is not None  # count(*) always answers one row
+    stored, distinct = events_row
+    instances = instances_row[0]
     acked = result["ok"] * scenario.events_per_request
     sent = result["sent"] * scenario.events_per_request
     doubles = stored - distinct

@@ -9,25 +9,30 @@ CommonMiddleware alone, the way ingest's own fast path runs the ingest views.
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.common import CommonMiddleware
 from django.urls import Resolver404, get_resolver
 
 
 class SmallestViewMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.resolver = get_resolver("bench.limit_urls")
         self.common = CommonMiddleware(self._view)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         try:
-            request.resolver_match = self.resolver.resolve(request.path_info)
+            match = self.resolver.resolve(request.path_info)
         except Resolver404:
             return self.get_response(request)
-        return self.common(request)
+        request.resolver_match = match
+        # CommonMiddleware around a synchronous view answers synchronously.
+        response = self.common(request)
+        assert isinstance(response, HttpResponseBase)
+        return response
 
     @staticmethod
-    def _view(request: HttpRequest) -> HttpResponse:
+    def _view(request: HttpRequest) -> HttpResponseBase:
         match = request.resolver_match
+        assert match is not None, "set by __call__ before the view runs"
         return match.func(request, *match.args, **match.kwargs)

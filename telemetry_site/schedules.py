@@ -36,6 +36,13 @@ SCHEDULES: dict[str, Schedule] = {
         "crontab": {"minute": "7"},
         "expires_seconds": 50 * 60,
     },
+    # Day partitions of the events table, a week ahead; hourly so a missed run costs nothing.
+    "ensure-event-partitions": {
+        "task": "apps.events.tasks.ensure_partitions",
+        "crontab": {"minute": "41"},
+        "expires_seconds": 50 * 60,
+    },
+    # Drops the day partitions past every product's retention, then deletes in bounded batches.
     "purge-expired-events": {
         "task": "apps.events.tasks.purge_expired",
         "crontab": {"minute": "23", "hour": "3"},

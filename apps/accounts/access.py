@@ -22,8 +22,8 @@ def allowed_product_ids(user: Any) -> frozenset[int] | None:
         return frozenset()
     if user.is_superuser:
         return None
-    cached = getattr(user, _CACHE_ATTRIBUTE, False)
-    if cached is not False:
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        cached: frozenset[int] | None = getattr(user, _CACHE_ATTRIBUTE)
         return cached
     # One row per chosen product, or one NULL row for a limit with none chosen; no row: not limited.
     own = list(ProductAccess.objects.filter(user_id=user.pk).values_list("products", flat=True))
@@ -59,8 +59,9 @@ def product_id_of(obj: Model, product_field: str) -> int | None:
     if product_field == "pk":
         return obj.pk
     *path, last = product_field.split("__")
+    related: Model | None = obj
     for step in path:
-        obj = getattr(obj, step, None)
-        if obj is None:
+        related = getattr(related, step, None)
+        if related is None:
             return None
-    return getattr(obj, f"{last}_id", None)
+    return getattr(related, f"{last}_id", None)

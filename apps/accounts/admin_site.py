@@ -5,6 +5,8 @@ from django.urls import URLPattern, URLResolver, path
 from .forms import StaffLoginForm
 from .two_factor import has_confirmed_device, two_factor_view
 
+_SECOND_FACTOR_ATTRIBUTE = "_staff_has_second_factor"
+
 
 class StaffAdminSite(admin.AdminSite):
     """The project's admin site (`admin.site`): a login with lockout and an optional second factor.
@@ -23,9 +25,11 @@ class StaffAdminSite(admin.AdminSite):
         if verified is not None and verified():
             return True
         # Asked more than once per page (admin_view, each_context): one query per request.
-        if not hasattr(request, "_staff_has_second_factor"):
-            request._staff_has_second_factor = has_confirmed_device(user)  # type: ignore[attr-defined]
-        return not request._staff_has_second_factor  # type: ignore[attr-defined]
+        has_second_factor = getattr(request, _SECOND_FACTOR_ATTRIBUTE, None)
+        if has_second_factor is None:
+            has_second_factor = has_confirmed_device(user)
+            setattr(request, _SECOND_FACTOR_ATTRIBUTE, has_second_factor)
+        return not has_second_factor
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         return [path("two-factor/", self.admin_view(two_factor_view), name="two_factor"), *super().get_urls()]

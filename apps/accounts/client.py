@@ -37,7 +37,8 @@ def address_key(request: HttpRequest) -> str:
 def username_key(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
     """The attempted username as axes stores it. Usernames can be e-mail addresses, and people type
     passwords into the username field: only a keyed hash is kept."""
-    field = settings.AXES_USERNAME_FORM_FIELD
+    # axes puts its default ("username") into settings when it loads; read it the same way it does.
+    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
     username = (credentials or {}).get(field)
     if username is None and request is not None:
         username = request.POST.get(field)

@@ -124,6 +124,8 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                         related_name="+")
     muted_until = models.DateTimeField(null=True, blank=True)
+    # Not stored: whether the alert is muted right now, set where a page lists open alerts.
+    muted: bool
 
     class Meta:
         ordering = ["-fired_at", "-id"]

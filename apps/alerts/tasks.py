@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ def evaluate_fleet_alerts() -> dict[str, int]:
 
 
 @shared_task(bind=True, max_retries=DELIVERY_RETRIES, acks_late=True)
-def deliver_notification(self, notification_id: int) -> str:  # type: ignore[no-untyped-def]
+def deliver_notification(self: Task, notification_id: int) -> str:
     countdown = BACKOFF_BASE_SECONDS * 2 ** self.request.retries
     outcome = notification_deliver(notification_id=notification_id, now=timezone.now(),
                                    last_try=self.request.retries >= DELIVERY_RETRIES, retry_in_seconds=countdown)

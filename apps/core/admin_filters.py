@@ -45,14 +45,16 @@ class VersionPrefixFilter(SimpleListFilter):
         lines = sorted({".".join(prefix.split(".")[:2]) for key in recent_breakdown_keys(request, "version")
                         if (prefix := version_prefix(key))}, key=Version, reverse=True)
         choices = [(line, f"{line}.x") for line in lines]
-        if self.value() and self.value() not in lines:
-            choices.insert(0, (self.value(), self.value()))  # a prefix from a link stays visible as chosen
+        value = self.value()
+        if value and value not in lines:
+            choices.insert(0, (value, value))  # a prefix from a link stays visible as chosen
         return choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
-        q = version_prefix_q(self.value())
+        q = version_prefix_q(value)
         return queryset.filter(q) if q is not None else queryset.none()
 
 
@@ -67,8 +69,9 @@ class LicenseTypeFilter(SimpleListFilter):
 
         choices = [(key or BLANK, key or "none or unknown")
                    for key in recent_breakdown_keys(request, "license_type", keep_blank=True)]
-        if self.value() and self.value() not in dict(choices):
-            choices.insert(0, (self.value(), self.value()))  # the admin ignores a filter without choices
+        value = self.value()
+        if value and value not in dict(choices):
+            choices.insert(0, (value, value))  # the admin ignores a filter without choices
         return choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -86,7 +89,8 @@ def starts_with_filter(field_name: str, title: str) -> type:
         parameter_name = field_name
 
         def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-            return [(self.value(), self.value()[:60])] if self.value() else []
+            value = self.value()
+            return [(value, value[:60])] if value else []
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
             if not self.value():

@@ -1,6 +1,6 @@
 """Admin building blocks shared by every app's admin."""
 
-from typing import Any
+from typing import Any, SupportsInt
 
 from django.core.paginator import Page, Paginator
 from django.utils.functional import cached_property
@@ -22,12 +22,15 @@ class NoCountPaginator(Paginator):
         self.has_more = False
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         return 10**9
 
     def validate_number(self, number: object) -> int:
+        # Anything that is not a whole page number (missing, garbage in the query string) is page 1.
+        if not isinstance(number, str | bytes | SupportsInt):
+            return 1
         try:
-            value = int(number)  # type: ignore[arg-type]
+            value = int(number)
         except (TypeError, ValueError):
             value = 1
         return max(value, 1)
@@ -37,7 +40,7 @@ class NoCountPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         rows = list(self.object_list[bottom:bottom + self.per_page + 1])
         self.has_more = len(rows) > self.per_page
-        return self._get_page(rows[:self.per_page], number, self)
+        return Page(rows[:self.per_page], number, self)
 
 
 def uncounted_page(queryset: Any, *, page: object, per_page: int) -> tuple[list[Any], int, bool]:
@@ -68,8 +71,9 @@ def recent_filter(field_name: str, title: str) -> type:
             return [(key, label) for key, (label, _) in choices.items()]
 
         def queryset(self, request: Any, queryset: Any) -> Any:
-            if self.value() in choices:
-                return queryset.filter(**{f"{field_name}__gte": timezone.now() - choices[self.value()][1]})
+            value = self.value()
+            if value in choices:
+                return queryset.filter(**{f"{field_name}__gte": timezone.now() - choices[value][1]})
             return queryset
 
     RecentFilter.title = title

@@ -1,4 +1,9 @@
-"""One error shape for every JSON endpoint: {"code": ..., "message": ...} (plus details when useful)."""
+"""One error shape for every JSON endpoint: {"code": ..., "message": ...} (plus details when useful).
+
+`api_exception_handler` is DRF's EXCEPTION_HANDLER for every API view, staff and ingest alike. A
+view may word the 503 for its callers (`unavailable_message`) and ask for unexpected errors to be
+answered as JSON 500 too (`server_error_message`): SDKs parse every answer as JSON.
+"""
 
 import logging
 from typing import Any
@@ -48,28 +53,37 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
-def unavailable_body() -> dict[str, Any]:
-    return error_body("unavailable", "The database is unavailable; nothing was changed. Retry later.")
+UNAVAILABLE_MESSAGE = "The database is unavailable; nothing was changed. Retry later."
+
+
+def unavailable_body(message: str = UNAVAILABLE_MESSAGE) -> dict[str, Any]:
+    return error_body("unavailable", message)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    view = context.get("view")
     if isinstance(exc, UNAVAILABLE_ERRORS):
         logger.warning("api: database unavailable: %s", exc)
         set_rollback()
-        return Response(unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return Response(unavailable_body(getattr(view, "unavailable_message", UNAVAILABLE_MESSAGE)),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, ApiError):
-        response = Response(error_body(exc.error_code, exc.message, exc.details), status=exc.status_code)
+        refusal = Response(error_body(exc.error_code, exc.message, exc.details), status=exc.status_code)
         for name, value in exc.extra_headers.items():
-            response[name] = value
-        return response
+            refusal[name] = value
+        return refusal
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        server_error_message = getattr(view, "server_error_message", None)
+        if server_error_message is None:
+            return None  # Django's own 500 handling, with its traceback in the log
+        request = context.get("request")
+        logger.exception("api: unexpected error on %s", getattr(request, "path", "?"))
+        return Response(error_body("server_error", server_error_message), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid", _first_message(exc.detail), exc.detail)
     elif isinstance(exc, exceptions.APIException):

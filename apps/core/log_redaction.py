@@ -8,6 +8,7 @@ exception's text can quote a payload. The filter rewrites each record before any
 import logging
 import re
 import traceback
+from typing import Any
 
 from apps.core.privacy import redact
 
@@ -47,7 +48,7 @@ class RedactPersonalData(logging.Filter):
         return True
 
 
-def access_log_redacted(atoms: dict[str, str]) -> dict[str, str]:
+def access_log_redacted(atoms: dict[str, Any]) -> dict[str, Any]:
     """Gunicorn's access-log fields with the key taken out of the path and request line."""
     for name in ("U", "r", "q", "f"):
         if name in atoms and isinstance(atoms[name], str):

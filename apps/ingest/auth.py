@@ -1,7 +1,9 @@
 """Which product a request is for: its public ingest key, from wherever the sender's SDK puts it.
 
 HTTP Basic username (Segment, empty password), `Authorization: Bearer`, `X-Telemetry-Key`,
-`?key=`, then the body: `writeKey` (Segment), `api_key` / `token` (PostHog, also on each event).
+`?key=`, the URL path (senders whose payload carries none), then the body: `writeKey` (Segment),
+`api_key` / `token` (PostHog, also on each event). `IngestKeyAuthentication` is the DRF face of
+this: the product becomes `request.auth`; the body is parsed only when no other place had a key.
 """
 
 import base64
@@ -9,9 +11,11 @@ import binascii
 from typing import Any
 
 from django.http import HttpRequest
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 
 from apps.core.exceptions import ApiError
-from apps.ingest.products import ProductInfo, product_for_key
+from apps.ingest.product_cache import ProductInfo, product_for_key
 
 _BODY_FIELDS = ("writeKey", "write_key", "api_key", "token")
 
@@ -61,3 +65,31 @@ def authenticate(key: str, *, fresh: bool = False) -> ProductInfo:
     if product is None:
         raise ApiError(code="unknown_key", message="This ingest key belongs to no product.", status_code=401)
     return product
+
+
+class KeyHolder:
+    """Whoever holds a product's ingest key: an instance, a CLI, an SDK. Not a user of this site."""
+
+    is_authenticated = True
+    is_staff = False
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class IngestKeyAuthentication(BaseAuthentication):
+    """The product a request is for, found by its key: `request.user` holds the key, `request.auth` the product.
+
+    A wrong key in a header, the query or the path is refused before the body is read. Only a
+    request with no key there has its body parsed here (`request.data`, parsed once: the view
+    reads the same object).
+    """
+
+    def authenticate(self, request: Request) -> tuple[KeyHolder, ProductInfo]:
+        key = request.parser_context.get("kwargs", {}).get("key", "") or key_from_request(request._request)
+        if not key:
+            key = key_from_body(request.data)
+        return KeyHolder(key), authenticate(key)
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Basic realm="ingest"'

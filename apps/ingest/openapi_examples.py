@@ -100,3 +100,44 @@ POSTHOG_CAPTURE: dict[str, Example] = {
         "uuid": "0b8e4a8e-25a4-4e6c-9b1f-2f7c7f0c2a11", "timestamp": "2024-01-10T12:00:00Z",
         "properties": {"instanceId": "ph-1", "version": "2.0"}}},
 }
+
+NATIVE: dict[str, Example] = {
+    "heartbeat": {"summary": "A heartbeat: the instance answers for itself and gets the two-way answer", "value": {
+        "type": "heartbeat", "instance_id": "3f9c2b1e-7a4d-4c8e-9b2f-1d0e5a6c7b8d", "version": "2.4.1",
+        "edition": "CE", "os": "linux", "arch": "amd64", "metrics": {"users": 12, "projects": 4}}},
+    "batch": {"summary": "A batch with the sender's clock (`sent_at` corrects skew): an install step", "value": {
+        "sent_at": "2024-01-10T12:00:05Z", "batch": [
+            {"type": "install", "install_id": "run-8f2d41", "step": "succeeded", "version": "2.4.1", "os": "linux",
+             "timestamp": "2024-01-10T12:00:00Z", "message_id": "run-8f2d41-succeeded"}]}},
+}
+
+# analytics-python / analytics-node bodies, one per Segment call type; track is Appsmith's.
+_LIBRARY = {"library": {"name": "analytics-python", "version": "2.3.2"}}
+SEGMENT: dict[str, dict[str, Example]] = {
+    "track": SEGMENT_TRACK,
+    "identify": {"identify": {"summary": "analytics-python identify", "value": {
+        "type": "identify", "userId": "65a0d2c4e1b7f94c2d3e8a10", "traits": {"plan": "business"},
+        "messageId": "5d7c4a9e-1b2f-4e3d-8c6a-0f9e8d7c6b5a", "timestamp": "2024-01-10T12:00:00Z",
+        "context": _LIBRARY}}},
+    "page": {"page": {"summary": "analytics.js page view of an admin console", "value": {
+        "type": "page", "anonymousId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "name": "Settings",
+        "properties": {"path": "/settings"}, "messageId": "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b",
+        "timestamp": "2024-01-10T12:00:00Z"}}},
+    "screen": {"screen": {"summary": "analytics-react-native screen", "value": {
+        "type": "screen", "userId": "65a0d2c4e1b7f94c2d3e8a10", "name": "Dashboard",
+        "messageId": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "timestamp": "2024-01-10T12:00:00Z"}}},
+    "group": {"group": {"summary": "analytics-python group (an organisation)", "value": {
+        "type": "group", "userId": "65a0d2c4e1b7f94c2d3e8a10", "groupId": "org-42", "traits": {"seats": 25},
+        "messageId": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a", "timestamp": "2024-01-10T12:00:00Z",
+        "context": _LIBRARY}}},
+    "alias": {"alias": {"summary": "analytics-python alias", "value": {
+        "type": "alias", "userId": "65a0d2c4e1b7f94c2d3e8a10", "previousId": "anon-7f3e",
+        "messageId": "3e4f5a6b-7c8d-4e9f-8a1b-2c3d4e5f6a7b", "timestamp": "2024-01-10T12:00:00Z",
+        "context": _LIBRARY}}},
+}
+SEGMENT_BATCH: dict[str, Example] = {
+    "analytics_java_batch": {"summary": "analytics-java batch: Appsmith's keep-alive, key as `writeKey`", "value": {
+        "batch": [{"type": "track", **SEGMENT_TRACK["appsmith_instance_active"]["value"],
+                   "messageId": "api-2b7d9c1e-4f3a-4e8b-9d2c-7a1f0e3b5c6d", "timestamp": "2024-01-10T12:00:00Z"}],
+        "sentAt": "2024-01-10T12:00:01Z", "writeKey": "<ingest key>"}},
+}

@@ -1,25 +1,49 @@
 """Where the public keys of signed answers are shown: a JSON key set for instances, an admin page for staff."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.core.exceptions import error_body
 from apps.ingest import signing
+from apps.ingest.parsers import FirstChoiceNegotiation, OrjsonRenderer
 from apps.ingest.signing_keys import key_set, keyring
-from apps.ingest.views import json_response
+from apps.ingest.signing_openapi import KEY_SET
+from apps.ingest.views import CORS_HEADERS
 
 # Instances and build pipelines may fetch the key set often; a rotation is announced well ahead.
 KEY_SET_MAX_AGE = 3600
 
 
-@csrf_exempt
-def signing_keys_view(request: HttpRequest) -> HttpResponse:
-    if request.method not in ("GET", "HEAD"):
-        return json_response(error_body("method_not_allowed", "Use GET."), status=405, headers={"Allow": "GET"})
-    return json_response(key_set(), headers={"Cache-Control": f"public, max-age={KEY_SET_MAX_AGE}"})
+class SigningKeysView(APIView):
+    """Public, like the keys: no authentication, and errors in the project's JSON shape."""
+
+    http_method_names = ["get", "head"]
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = FirstChoiceNegotiation
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        return {**CORS_HEADERS, "Allow": "GET, HEAD"}
+
+    @extend_schema(operation_id="signing_keys", tags=["ingest"], auth=[],
+                   summary="Public keys that verify signed ingest answers",
+                   description="No authentication. Ship these keys with your product; a rotation publishes the next "
+                               "key here before it signs.",
+                   responses={200: OpenApiResponse(KEY_SET, description="The published keys.")})
+    def get(self, request: Request) -> Response:
+        return Response(key_set(), headers={"Cache-Control": f"public, max-age={KEY_SET_MAX_AGE}"})
+
+
+signing_keys_view = SigningKeysView.as_view()
 
 
 def signing_keys_admin_view(request: HttpRequest) -> HttpResponse:

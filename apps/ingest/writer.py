@@ -156,12 +156,3 @@ def _at(envelope: Envelope) -> datetime:
     if envelope.timestamp is None:
         raise ValueError("an envelope reached the writer without a timestamp")
     return envelope.timestamp
-
-
-def __getattr__(name: str) -> object:
-    # `Write` moved to the group commit; the ingest views still import it from here.
-    if name == "Write":
-        from apps.ingest.group_commit import Write
-
-        return Write
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,6 +30,11 @@ from .models import (
     StatusChange,
 )
 from .services import instance_erase, instance_set_labels, instances_set_collection
+
+
+def _acting(request: HttpRequest) -> AbstractBaseUser | None:
+    """The staff user a change is recorded against (admin views are only ever reached signed in)."""
+    return request.user if request.user.is_authenticated else None
 
 
 class BuildFilter(admin.SimpleListFilter):
@@ -122,7 +128,7 @@ class InstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
         form = EraseForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                instance_erase(instance_pk=instance.pk, user=request.user, now=timezone.now(),
+                instance_erase(instance_pk=instance.pk, user=_acting(request), now=timezone.now(),
                                reason=form.cleaned_data["reason"])
             except Instance.DoesNotExist:
                 self.message_user(request, "This instance was already erased.", messages.INFO)
@@ -219,7 +225,7 @@ class InstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
             return HttpResponseRedirect(self._page_url(instance.pk))
         changed = instances_set_collection(
             instance_ids=[instance.pk], level=form.cleaned_data["level"], reason=form.cleaned_data["reason"],
-            user=request.user, now=timezone.now())
+            user=_acting(request), now=timezone.now())
         if changed:
             self.message_user(request, f"Collection level set to {form.cleaned_data['level']}.", messages.SUCCESS)
         else:
@@ -253,7 +259,7 @@ class InstanceAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
         if "apply" in request.POST and form.is_valid():
             changed = instances_set_collection(
                 instance_ids=queryset.values_list("pk", flat=True), level=form.cleaned_data["level"],
-                reason=form.cleaned_data["reason"], user=request.user, now=timezone.now())
+                reason=form.cleaned_data["reason"], user=_acting(request), now=timezone.now())
             self.message_user(request, f"Collection level set to {form.cleaned_data['level']} on "
                                        f"{changed} instance(s).", messages.SUCCESS)
             return None

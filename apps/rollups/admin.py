@@ -96,14 +96,16 @@ def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type
                        for key in recent_breakdown_keys(request, dimension, keep_blank=True)]
             # A value linked from a dashboard stays applied even when last week's rollups lack it
             # (the admin ignores a filter without choices).
-            if self.value() and self.value() not in dict(choices):
-                choices.insert(0, (self.value(), self.value()))
+            value = self.value()
+            if value and value not in dict(choices):
+                choices.insert(0, (value, value))
             return choices
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-            if not self.value():
+            value = self.value()
+            if not value:
                 return queryset
-            return queryset.filter(**{field_name: "" if self.value() == BLANK else self.value()})
+            return queryset.filter(**{field_name: "" if value == BLANK else value})
 
     BreakdownValuesFilter.title = title
     return BreakdownValuesFilter
@@ -111,6 +113,8 @@ def breakdown_values_filter(dimension: str, field_name: str, title: str) -> type
 
 # "View site" in the admin's header leads to the fleet overview: this deployment has no public site
 # of its own beyond the ingest API.
-admin.site.site_url = reverse_lazy("fleet-dashboard-index")
+# The URLs are not loaded yet, hence a lazy one; the stubs type site_url as a plain str, but the admin
+# only renders it in a template, where a lazy string is the same.
+admin.site.site_url = reverse_lazy("fleet-dashboard-index")  # type: ignore[assignment]
 admin.site.site_header = "Telemetry"
 admin.site.site_title = "Telemetry admin"

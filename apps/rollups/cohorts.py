@@ -7,8 +7,10 @@ GROUP BY on the cohort week counts the alive ones. An instance without a change 
 new (alive). Python only lays out the few cohort rows.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Count, DateTimeField, ExpressionWrapper, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate, TruncWeek
@@ -53,7 +55,9 @@ def retention_cohorts(*, product: Product, until: date, now: datetime) -> list[C
             .annotate(**statuses, cohort=TruncDate(TruncWeek("first_seen", tzinfo=UTC)))
             .order_by().values("cohort").annotate(size=Count("id"), **alive_counts).order_by("-cohort"))
     cohorts = []
-    for row in rows:
+    # The alive{age} columns come from **alive_counts, which the type checker cannot name.
+    table: list[Mapping[str, Any]] = list(rows)
+    for row in table:
         week = row["cohort"] if isinstance(row["cohort"], date) else date.fromisoformat(str(row["cohort"]))
         # An age is known for the whole cohort once its last day plus that age has passed.
         known = [now >= datetime.combine(week + timedelta(weeks=age, days=7), time.min, tzinfo=UTC)

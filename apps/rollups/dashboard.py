@@ -8,7 +8,7 @@ never by the size of the fleet, so a year of rollups for 100,000 instances loads
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Case, Count, F, Max, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Substr
@@ -173,7 +173,8 @@ def release_markers(*, product: Product, span: DateRange) -> list[dict[str, str]
     return [{"version": version, "label": bucket_start(released_at.date(), span.bucket).isoformat()}
             for version, released_at in Release.objects.filter(
                 product=product, released_at__gte=start, released_at__lt=end)
-            .order_by("released_at").values_list("version", "released_at")[:20]]
+            .order_by("released_at").values_list("version", "released_at")[:20]
+            if released_at is not None]  # always set within the range: the column is nullable
 
 
 # Identity and bookkeeping calls of the SDKs (Segment, PostHog): not usage, so not "top events".
@@ -248,7 +249,13 @@ def alive(statuses: dict[str, int]) -> int:
     return statuses[InstanceStatus.NEW] + statuses[InstanceStatus.ACTIVE]
 
 
-def install_failures(*, product: Product, span: DateRange) -> list[dict[str, Any]]:
+class InstallFailure(TypedDict):
+    error_head: str
+    os: str
+    count: int
+
+
+def install_failures(*, product: Product, span: DateRange) -> list[InstallFailure]:
     """Failed installs of the range grouped by the start of their error and their OS, most frequent
     first: one GROUP BY on the (product, started_at) index, a top-N result."""
     start = datetime.combine(span.start, time.min, tzinfo=UTC)
@@ -275,7 +282,7 @@ class FleetDashboard:
     statuses: dict[str, int]
     report: Report | None
     releases: list[dict[str, str]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[InstallFailure] = field(default_factory=list)
     cohorts: list[Cohort] = field(default_factory=list)
     tiles: list[dict[str, Any]] = field(default_factory=list)
     dark: dict[str, Any] = field(default_factory=dict)

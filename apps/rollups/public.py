@@ -34,7 +34,8 @@ def suppress_small(rows: list[tuple[str, int]], *, minimum: int = PUBLIC_MIN_COU
                    top: int = TOP_SLICES) -> list[dict[str, Any]]:
     """Slices at or above the minimum, largest first (at most `top`); everything else is "other",
     itself shown only when it reaches the minimum. Blank keys are "unknown"."""
-    shown, other = [], 0
+    shown: list[dict[str, Any]] = []
+    other = 0
     for key, count in sorted(rows, key=lambda row: (-row[1], row[0])):
         if count >= minimum and len(shown) < top:
             shown.append({"label": key or "unknown", "count": count})

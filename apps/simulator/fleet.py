@@ -79,14 +79,14 @@ class Sender:
         path, headers = channel.path, {}
         if channel.auth == "basic":
             token = base64.b64encode(f"{product.ingest_key}:".encode()).decode()
-            headers["HTTP_AUTHORIZATION"] = f"Basic {token}"
+            headers["Authorization"] = f"Basic {token}"
         elif channel.auth == "body":
             body = {"api_key": product.ingest_key, **body}
         elif channel.auth == "path":
             path = f"{path}/{product.ingest_key}"
         else:
             path = f"{path}?key={product.ingest_key}"
-        response = self.client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+        response = self.client.post(path, data=json.dumps(body), content_type="application/json", headers=headers)
         self.stats.requests += 1
         self.stats.records += records
         self.stats.per_path[channel.path] += records

@@ -52,7 +52,7 @@ class CountryField(forms.CharField):
     """An ISO 3166-1 alpha-2 code, any case (`de` is `DE`)."""
 
     def to_python(self, value: Any) -> str:
-        code = super().to_python(value).strip().upper()
+        code = (super().to_python(value) or "").strip().upper()
         if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
             raise forms.ValidationError("A country is a two-letter ISO 3166-1 code, e.g. DE.", code="invalid")
         return code

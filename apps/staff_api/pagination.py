@@ -23,7 +23,11 @@ class EventCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list | None:
+    # Cursor pagination orders and counts in SQL, so it takes a queryset only (as DRF's does at run time);
+    # the stubs give every paginator the base class's "queryset or sequence".
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list | None:
         # COUNT over a LIMITed subquery: bounded work however large the match is.
         matched = queryset.order_by()[: COUNT_CAP + 1].count()
         self.count = matched if matched <= COUNT_CAP else None
@@ -34,7 +38,8 @@ class EventCursorPagination(CursorPagination):
         # The position is compared with `timestamp` in SQL: a forged cursor must not reach the database.
         if cursor is not None and cursor.position is not None:
             try:
-                valid = parse_datetime(cursor.position) is not None
+                # The stubs type the position as int; DRF decodes it from the cursor as text.
+                valid = parse_datetime(str(cursor.position)) is not None
             except ValueError:
                 valid = False
             if not valid:

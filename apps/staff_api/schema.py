@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import Direction
 from rest_framework import serializers
 
 
@@ -40,7 +41,7 @@ class StaffAutoSchema(AutoSchema):
         parts = [part for part in self.path.split("/") if part and not part.startswith("{")]
         return [parts[2].split(".")[0]] if len(parts) > 2 else super().get_tags()
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses

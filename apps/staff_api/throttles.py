@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 class FailedTokenThrottle(SimpleRateThrottle):
     scope = "staff_token_failure"
+    # Set by SimpleRateThrottle.__init__ from the rate, which get_rate always gives; the stubs omit them.
+    num_requests: int
+    duration: int
 
     def get_rate(self) -> str:
         return settings.TELEMETRY_TOKEN_FAILURE_RATE
@@ -41,6 +44,7 @@ class FailedTokenThrottle(SimpleRateThrottle):
 
     def record_failure(self, request: Request) -> None:
         try:
-            self.allow_request(request, None)
+            # It runs from authentication, before any view; get_cache_key above needs none.
+            self.allow_request(request, None)  # type: ignore[arg-type]
         except Exception:
             log.warning("Token failure not counted: the cache is unavailable", exc_info=True)

@@ -27,6 +27,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TELEMETRY_HASH_KEY = env.str("TELEMETRY_HASH_KEY", default=SECRET_KEY)
 # Largest accepted request body, after decompression.
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=1_048_576)
+# DRF throttle classes of the ingest views (dotted paths); the staff API keeps REST_FRAMEWORK's own.
+TELEMETRY_INGEST_THROTTLE_CLASSES: list[str] = []
 # Ingest: seconds a product (key, event mapping, latest version, notices) stays cached per process.
 TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=30)
 # Ingest: concurrent requests of a threaded server process share one transaction (group commit,
@@ -338,10 +340,7 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "apps.events.models.EventKind",
         "ReportKindEnum": "apps.rollups.models.Report.Kind",
     },
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.ingest.openapi.add_ingest_paths",
-    ],
+    "POSTPROCESSING_HOOKS": ["apps.ingest.schema.enums_outside_ingest"],
 }
 
 LOGGING = {

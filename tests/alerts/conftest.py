@@ -2,7 +2,7 @@
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,7 +69,7 @@ def webhook(receiver: Receiver, db: None) -> AlertChannel:
 @pytest.fixture
 def make_rule(product: Product) -> Callable[..., AlertRule]:
     def make(kind: str = "instance_status", params: dict[str, Any] | None = None,
-             channels: list[AlertChannel] = (), **fields: Any) -> AlertRule:
+             channels: Sequence[AlertChannel] = (), **fields: Any) -> AlertRule:
         fields.setdefault("product", product)
         fields.setdefault("name", f"{kind} rule")
         rule = AlertRule.objects.create(kind=kind, params=params or {"selector": {}}, **fields)

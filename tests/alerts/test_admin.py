@@ -68,7 +68,9 @@ def test_open_alerts_show_on_the_dashboard_and_the_instance_page(product: Produc
     alert = fire(product, 3)
     dashboard = client.get(f"/admin/fleet/{product.slug}/").content.decode()
     assert 'data-testid="open-alert"' in dashboard and alert.summary in dashboard
-    page = client.get(f"/admin/instances/instance/{alert.members.first().instance_id}/change/").content.decode()
+    member = alert.members.first()
+    assert member is not None
+    page = client.get(f"/admin/instances/instance/{member.instance_id}/change/").content.decode()
     assert alert.summary in page
     # The overview across products counts them and links to them.
     overview = client.get("/admin/fleet/").content.decode()

@@ -109,7 +109,7 @@ def test_email_delivery_goes_through_djangos_backend(product: Product, make_rule
     make_rule("metric", {"metric": "active_instances", "condition": "below", "threshold": 5},
               channels=[email_channel], name="too few")
     alerts_evaluate_fleet_rules(now=at(DAY0 + timedelta(days=1), 1))
-    deliver_notification.apply(args=[Notification.objects.get().pk])
+    deliver_notification.apply(args=(Notification.objects.get().pk,))
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["ops@example.com", "oncall@example.com"]
     assert mailoutbox[0].subject.startswith("FIRING: [appsmith] too few")

@@ -63,7 +63,9 @@ def test_a_burst_in_one_chunk_lists_the_count_and_the_first_instances(product: P
     go_stale(product, NOW)
     alerts_evaluate_status_changes(now=NOW)
     assert Notification.objects.count() == 2
-    payload = Notification.objects.first().payload["alert"]
+    notification = Notification.objects.first()
+    assert notification is not None
+    payload = notification.payload["alert"]
     assert payload["instance_count"] == 500 and len(payload["instances"]) == 20
     assert "500 instance(s)" in payload["summary"]
 

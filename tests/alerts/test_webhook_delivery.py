@@ -30,7 +30,7 @@ def verify(received, secret: str) -> bool:
 
 def deliver_pending() -> None:
     for pk in Notification.objects.filter(outcome="pending").order_by("pk").values_list("pk", flat=True):
-        deliver_notification.apply(args=[pk])
+        deliver_notification.apply(args=(pk,))
 
 
 @pytest.fixture

@@ -50,7 +50,12 @@ def test_answers_are_remembered_by_the_keyed_hash_never_by_the_address(monkeypat
     assert geo.country_of(address, address_hash=hashed) == "DE"
     assert geo._remembered == {("geoip2fast-ipv6.dat.gz", hashed): "DE"}
     looked_up: list[tuple[str, ...]] = []
-    monkeypatch.setattr(geo, "_look_up", lambda *args: looked_up.append(args) or "XX")
+
+    def look_up(*args: str) -> str:
+        looked_up.append(args)
+        return "XX"
+
+    monkeypatch.setattr(geo, "_look_up", look_up)
     assert geo.country_of(address, address_hash=hashed) == "DE" and looked_up == []
     assert geo.country_of(address) == "XX"  # without a hash nothing is remembered
     monkeypatch.setattr(geo, "REMEMBERED_MAX", 1)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from celery import Celery
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import OperationalError, connection
 from django.test import Client
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -32,7 +32,7 @@ def database_down() -> Iterator[None]:
 
 
 @pytest.mark.django_db
-def test_staff_api_answers_503_with_retry_after_when_the_database_is_down(staff_user: AbstractUser) -> None:
+def test_staff_api_answers_503_with_retry_after_when_the_database_is_down(staff_user: User) -> None:
     token = Token.objects.create(user=staff_user).key
     client = Client(raise_request_exception=False)
     with database_down():
@@ -44,7 +44,7 @@ def test_staff_api_answers_503_with_retry_after_when_the_database_is_down(staff_
 
 
 @pytest.mark.django_db
-def test_api_paths_outside_drf_views_answer_json_503(staff_user: AbstractUser) -> None:
+def test_api_paths_outside_drf_views_answer_json_503(staff_user: User) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(staff_user)
     with database_down():
@@ -55,7 +55,7 @@ def test_api_paths_outside_drf_views_answer_json_503(staff_user: AbstractUser) -
 
 
 @pytest.mark.django_db
-def test_admin_pages_answer_503_not_500_when_the_database_is_down(staff_user: AbstractUser) -> None:
+def test_admin_pages_answer_503_not_500_when_the_database_is_down(staff_user: User) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(staff_user)
     with database_down():
@@ -66,7 +66,7 @@ def test_admin_pages_answer_503_not_500_when_the_database_is_down(staff_user: Ab
 
 
 @pytest.mark.django_db
-def test_other_crashes_stay_500(staff_user: AbstractUser, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_crashes_stay_500(staff_user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     from apps.staff_api.views import instances
 
     def crash(*args: Any, **kwargs: Any) -> Any:
@@ -81,7 +81,7 @@ def test_other_crashes_stay_500(staff_user: AbstractUser, monkeypatch: pytest.Mo
 
 
 @pytest.mark.django_db
-def test_run_selected_tasks_with_the_broker_down_says_so(staff_user: AbstractUser,
+def test_run_selected_tasks_with_the_broker_down_says_so(staff_user: User,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     every_hour, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.HOURS)
     task = PeriodicTask.objects.create(name="rollups", task=rollup_tasks.build_rollups.name, interval=every_hour)

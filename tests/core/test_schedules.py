@@ -20,6 +20,7 @@ def test_every_schedule_is_loaded_with_its_crontab_and_expiry() -> None:
         "check-heartbeats": ("apps.instances.tasks.check_heartbeats", "*/5", "*", "*", 240),
         "evaluate-alerts": ("apps.alerts.tasks.evaluate_alerts", "*", "*", "*", 50),
         "build-rollups": ("apps.rollups.tasks.build_rollups", "7", "*", "*", 3000),
+        "ensure-event-partitions": ("apps.events.tasks.ensure_partitions", "41", "*", "*", 3000),
         "purge-expired-events": ("apps.events.tasks.purge_expired", "23", "3", "*", 21600),
         "send-weekly-reports": ("apps.rollups.tasks.send_weekly_reports", "30", "6", "1", 43200),
     }

@@ -6,6 +6,7 @@ import runpy
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -38,8 +39,9 @@ def test_the_access_log_writes_no_client_address_no_key_and_no_query() -> None:
                "QUERY_STRING": f"key={QUERY_KEY}", "SERVER_PROTOCOL": "HTTP/1.1",
                "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode(),
                "HTTP_REFERER": f"http://{REFERRER_ADDRESS}/admin", "HTTP_USER_AGENT": "analytics-python/2.3"}
-    request = SimpleNamespace(headers=[("X-TELEMETRY-KEY", KEY), ("X-FORWARDED-FOR", ADDRESS)])
-    response = SimpleNamespace(status="200 OK", sent=17, headers=[])
+    # gunicorn reads only these attributes of its request and response.
+    request: Any = SimpleNamespace(headers=[("X-TELEMETRY-KEY", KEY), ("X-FORWARDED-FOR", ADDRESS)])
+    response: Any = SimpleNamespace(status="200 OK", sent=17, headers=[])
     written = _Lines()
     logger.access_log.addHandler(written)
     logger.access(response, request, environ, timedelta(milliseconds=12))

@@ -45,7 +45,7 @@ def test_query_counting_and_execute_wrappers_see_every_statement() -> None:
 def test_rows_cte_returns_its_rows() -> None:
     columns = (("n", "bigint"), ("word", "text"), ("at", "timestamptz"), ("data", "jsonb"), ("maybe", "text"))
     when = datetime(2024, 1, 10, 12, 0, 0, 123456, tzinfo=UTC)
-    rows: list[tuple[Any, ...]] = [
+    rows: list[tuple[int, str, datetime | None, dict[str, Any] | None, str | None]] = [
         (1, "plain", when, {"a": [1, "two", None]}, None),
         (2, "it's \"quoted\", ünïcode; -- not sql", when - timedelta(days=400), {}, "set"),
         (3, "", None, None, ""),

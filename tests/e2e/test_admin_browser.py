@@ -57,6 +57,7 @@ def test_dashboard_instance_and_collection_change(live_server: Any, browser: Any
     shoot(page, screenshot_dir, "instance-collection-changed")
 
     change = CollectionChange.objects.get(instance=instance)
+    assert change.changed_by is not None
     assert (change.old, change.new, change.changed_by.username) == ("full", "heartbeat", "browser")
     instance.refresh_from_db()
     assert instance.collection == "heartbeat"

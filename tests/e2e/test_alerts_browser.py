@@ -64,7 +64,7 @@ def test_create_channel_and_rule_then_see_the_fired_alert(live_server: Any, brow
 
     instances_check_heartbeats(now=timezone.now())
     alerts_evaluate_status_changes(now=timezone.now())
-    deliver_notification.apply(args=[Notification.objects.get(event="firing").pk])
+    deliver_notification.apply(args=(Notification.objects.get(event="firing").pk,))
     assert receiver.requests[-1].json["alert"]["state"] == "firing"
 
     page.goto(f"{base}/admin/fleet/appsmith/")

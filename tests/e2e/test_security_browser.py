@@ -99,6 +99,7 @@ def test_nothing_is_blocked_by_the_content_security_policy(live_server: Any, bro
     _submit_login(page, live_server.url, "csp", PASSWORD)
     product = Product.objects.get(slug="appsmith")
     instance = Instance.objects.filter(product=product).first()
+    assert instance is not None
     pages = {
         "/admin/": "#fleet-dashboards",
         f"/admin/fleet/{product.slug}/": "canvas[data-chart=activity]",

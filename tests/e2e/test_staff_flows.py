@@ -85,7 +85,8 @@ def test_fleet_pages_drill_down_erase_and_publish(live_server: Any, browser: Any
     assert chosen in {s["version"] for s in versions}
     listed = page.locator("#result_list td.field-version").all_inner_texts()
     prefix = version_prefix(chosen)
-    assert listed and all(version_prefix(v) and version_prefix(v).startswith(prefix) for v in listed), listed
+    assert prefix is not None, chosen
+    assert listed and all((shown := version_prefix(v)) and shown.startswith(prefix) for v in listed), listed
     # The key columns are on screen at 1440 px (geometry, not screenshots).
     assert_on_screen(page, "#result_list th.column-last_heartbeat")
     assert_on_screen(page, "#result_list td.field-last_heartbeat")
@@ -101,6 +102,7 @@ def test_fleet_pages_drill_down_erase_and_publish(live_server: Any, browser: Any
 
     # Erasure from the admin: a reason, an audit row, and the instance's next ping is dropped.
     instance = Instance.objects.filter(product__slug="appsmith", status=InstanceStatus.ACTIVE).order_by("pk").first()
+    assert instance is not None
     page.goto(f"{live_server.url}/admin/instances/instance/{instance.pk}/change/")
     page.click("a.deletelink")
     page.wait_for_selector("[data-testid=erase-form]")

@@ -70,9 +70,9 @@ def wait_for_lock(pid: int, what: str) -> None:
             time.sleep(0.01)
 
 
-def race(hold: Callable[[], None], store: Callable[[], None], delete: Callable[[], None]) -> None:
+def race(hold: Callable[[], object], store: Callable[[], object], delete: Callable[[], object]) -> None:
     """An ingest transaction runs `hold`, a deleter runs `delete` and blocks on it, then ingest `store`s and commits."""
-    held, deleter_pid = threading.Event(), []
+    held, deleter_pid = threading.Event(), list[int]()
 
     def ingest() -> None:
         try:

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from apps.events.models import Event
-from apps.events.services import events_purge_expired
+from apps.events.models import Event, EventMessageId
+from apps.events.services import EventRow, events_insert, events_purge_expired
 from apps.events.tasks import purge_expired
 from apps.products.models import Product
 
@@ -53,3 +53,22 @@ def test_command_and_task_run_the_same_purge(history: tuple[Product, Product]) -
         assert purge_expired.apply().get() == 0
     with time_machine.travel(NOW + 2 * DAY, tick=False):
         assert purge_expired.apply().get() == 4  # appsmith's edge-0 and recent x3 are now past 30 days
+
+
+@pytest.mark.django_db
+def test_purge_forgets_message_ids_only_past_every_retention(product: Product, make_product) -> None:
+    product.retention_days = 10
+    product.save()
+    longer = make_product("hasura", retention_days=20)
+    for p in (product, longer):
+        events_insert(product_id=p.pk, received_at=NOW, rows=[
+            EventRow(instance_pk=None, kind="event", name="x", message_id=f"age-{age}", timestamp=NOW - age * DAY,
+                     properties={}, received_at=NOW - age * DAY) for age in (25, 15, 5)])
+
+    assert events_purge_expired(now=NOW, batch_size=2) == 2 + 1
+    # Received more than 20 days (and a day of clock clamping) ago: past every retention, forgotten.
+    kept = set(EventMessageId.objects.values_list("product_id", "message_id"))
+    assert kept == {(p.pk, f"age-{age}") for p in (product, longer) for age in (15, 5)}
+    # The shorter retention deleted appsmith's age-15 event, but its id still refuses a retry.
+    assert events_insert(product_id=product.pk, received_at=NOW, rows=[
+        EventRow(instance_pk=None, kind="event", name="x", message_id="age-15", timestamp=NOW, properties={})]) == set()

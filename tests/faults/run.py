@@ -143,8 +143,10 @@ def outage(name: str, seconds: float, windows: list[Window], *, down: Any, up: A
 
 def rollup_rows(pg: Postgres, first: str, last: str) -> tuple[int, list[tuple[Any, ...]]]:
     with psycopg.connect(pg.url.replace("postgres://", "postgresql://"), autocommit=True) as db:
-        built = db.execute("SELECT count(*) FROM rollups_dailyrollup WHERE day BETWEEN %s AND %s",
-                           [first, last]).fetchone()[0]
+        counted = db.execute("SELECT count(*) FROM rollups_dailyrollup WHERE day BETWEEN %s AND %s",
+                             [first, last]).fetchone()
+        assert counted is not None  # an aggregate answers one row
+        built = counted[0]
         figures = db.execute(
             "SELECT product_id, day, active_instances, new_instances, heartbeats, events FROM rollups_dailyrollup "
             "WHERE day BETWEEN %s AND %s ORDER BY 1, 2", [first, last]).fetchall()
@@ -203,9 +205,11 @@ def verify(pg: Postgres, client: LoadClient, windows: list[Window], key: str, wo
         rows = db.execute("SELECT e.message_id, count(*) FROM events_event e JOIN products_product p "
                           "ON p.id = e.product_id WHERE p.slug = 'faults' AND e.message_id <> 'chunked-1' "
                           "GROUP BY e.message_id").fetchall()
-        counted, heartbeats = db.execute(
+        totals = db.execute(
             "SELECT (SELECT coalesce(sum(heartbeat_count), 0) FROM instances_instance), "
             "(SELECT count(*) FROM events_event WHERE kind = 'heartbeat')").fetchone()
+        assert totals is not None  # a SELECT without FROM answers one row
+        counted, heartbeats = totals
     stored = {message_id for message_id, _ in rows}
     acknowledged = {m.message_id for m in client.messages if m.acknowledged}
     lost = acknowledged - stored

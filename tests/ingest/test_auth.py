@@ -67,3 +67,37 @@ def test_posthog_browser_forms(client: Client, appsmith: Product) -> None:
     gz = gzip.compress(orjson.dumps([{**event, "event": "$autocapture"}]))
     assert client.post("/e/?compression=gzip-js", data=gz, content_type="text/plain").status_code == 200
     assert sorted(Event.objects.values_list("name", flat=True)) == ["$autocapture", "$pageview"]
+
+
+@pytest.mark.django_db
+def test_a_wrong_key_outside_the_body_is_refused_before_the_body_is_read(client: Client, appsmith: Product,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.ingest import parsers
+
+    def must_not_read(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the body was read for a request whose key is wrong")
+
+    monkeypatch.setattr(parsers, "read_body", must_not_read)
+    for meta in ({"HTTP_X_TELEMETRY_KEY": "tk_not-a-key"}, {"HTTP_AUTHORIZATION": "Bearer tk_not-a-key"}):
+        response = client.post("/api/v1/ingest", data=b'{"broken', content_type="application/json", **meta)
+        assert (response.status_code, response.json()["code"]) == (401, "unknown_key")
+    response = client.post("/api/v1/ingest/flowfuse/tk_not-a-key", data=b"{}", content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (401, "unknown_key")
+
+
+@pytest.mark.django_db
+def test_a_key_in_the_body_is_read_from_the_one_parse_of_the_body(post: Post, appsmith: Product,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.ingest import parsers
+
+    parses: list[int] = []
+    decode = parsers.decode_json
+
+    def counted(raw: bytes, **kwargs: str) -> object:
+        parses.append(1)
+        return decode(raw, **kwargs)
+
+    monkeypatch.setattr(parsers, "decode_json", counted)
+    response = post("/v1/track", {**TRACK, "writeKey": appsmith.ingest_key}, key=None)
+    assert response.status_code == 200 and response.json() == {"success": True}
+    assert len(parses) == 1 and Event.objects.get().name == "clicked"

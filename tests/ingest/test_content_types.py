@@ -2,6 +2,7 @@
 
 import base64
 import urllib.parse
+from typing import Any
 
 import orjson
 import pytest
@@ -19,7 +20,7 @@ EVENT = {"event": "Instance Active", "distinct_id": "ph-1", "properties": {"inst
 
 def post(client: Client, path: str, body: bytes, content_type: str, key: str | None) -> dict:
     """The JSON answer, with the HTTP status under `http`."""
-    headers = {"HTTP_X_TELEMETRY_KEY": key} if key else {}
+    headers: dict[str, Any] = {"HTTP_X_TELEMETRY_KEY": key} if key else {}
     response = client.post(path, data=body, content_type=content_type, REMOTE_ADDR=SENDER, **headers)
     return {"http": response.status_code, **response.json()}
 

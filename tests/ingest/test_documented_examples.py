@@ -1,6 +1,7 @@
 """Every curl example the README and docs/ give for an ingest path works, run as curl would send it."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -38,8 +39,9 @@ def test_documented_example_is_accepted(client: Client, make_product, document: 
     make_product("example", ingest_key=KEY, heartbeat_events=["Instance Active", "instance_stats", "cli"],
                  install_events={"install-script:run": "succeeded", "Installation Started": "started"})
     request = curl.parse(command, {"KEY": KEY})
+    meta: dict[str, Any] = request.meta()
     response = client.generic(request.method, request.path, data=request.body, content_type=request.content_type,
-                              REMOTE_ADDR=SENDER, **request.meta())
+                              REMOTE_ADDR=SENDER, **meta)
     assert 200 <= response.status_code < 300, (document, command, response.content)
     answer = response.json()
     assert not answer.get("errors"), answer

@@ -186,3 +186,26 @@ def test_nul_characters_are_removed_not_a_server_error(post: Post, appsmith: Pro
     event = Event.objects.get()
     assert event.name == "ping"
     assert event.properties == {"k": ["v", {"x": ""}]}
+
+
+@pytest.mark.django_db
+def test_a_throttled_request_is_429_in_the_error_shape(post: Post, appsmith: Product,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Throttles come from TELEMETRY_INGEST_THROTTLE_CLASSES; their refusal is answered like every error."""
+    from rest_framework.throttling import BaseThrottle
+
+    from apps.ingest.views import IngestView
+
+    class Closed(BaseThrottle):
+        def allow_request(self, request: object, view: object) -> bool:
+            return False
+
+        def wait(self) -> float:
+            return 7
+
+    monkeypatch.setattr(IngestView, "throttle_classes", [Closed])
+    response = post("/api/v1/ingest", HEARTBEAT, key=appsmith.ingest_key)
+    assert_error(response, 429, "throttled")
+    assert response["Retry-After"] == "7"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert nothing_stored()

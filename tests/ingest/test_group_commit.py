@@ -255,7 +255,11 @@ def queue_behind_first(committer: GroupCommitter, store: FakeStore, pool: Thread
     wait_until(store.entered.is_set, "the first group reached the store")
     for n, write in enumerate(writes, start=1):
         futures.append(pool.submit(committer.store, write))
-        wait_until(lambda n=n: committer._queue.qsize() == n, f"write {n} queued")
+
+        def queued(count: int = n) -> bool:
+            return committer._queue.qsize() == count
+
+        wait_until(queued, f"write {n} queued")
     return futures
 
 

@@ -76,8 +76,8 @@ def product(make_product) -> Product:
     return make_product("hostile", heartbeat_events=["Instance Active", "cli"])
 
 
-def stored_names(product: Product) -> set[str]:
-    return {e.instance.instance_id for e in Event.objects.filter(product=product).select_related("instance")}
+def stored_names(product: Product) -> set[str | None]:
+    return set(Event.objects.filter(product=product).values_list("instance__instance_id", flat=True))
 
 
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "+275760-09-13T00:00:00Z",
@@ -113,7 +113,7 @@ def test_nul_characters_are_removed_and_duplicate_keys_keep_the_last(client: Cli
     assert status == 200 and not answer.get("errors"), answer
     assert stored_names(product) == {"hostile-1", "good-1"}
     events = Event.objects.select_related("instance")
-    texts = [orjson.dumps([e.properties, e.instance.metrics]).decode() for e in events]
+    texts = [orjson.dumps([e.properties, e.instance and e.instance.metrics]).decode() for e in events]
     assert not any("\\u0000" in text or "first" in text for text in texts), texts
     assert any('"ab"' in text for text in texts), texts
 
@@ -242,7 +242,7 @@ def test_an_unexpected_failure_still_answers_json(client: Client, product: Produ
     assert not Event.objects.exists()
 
 
-def post_raw(client: Client, path: str, body: bytes, **headers: str) -> tuple[int, Any, float]:
+def post_raw(client: Client, path: str, body: bytes, **headers: Any) -> tuple[int, Any, float]:
     """Status, answer and the CPU time this thread spent on the request."""
     started = time.thread_time()
     response = client.post(path, data=body, content_type="application/json", REMOTE_ADDR=SENDER, **headers)

@@ -42,7 +42,9 @@ def test_failed_runs_from_a_shared_address_stay_unlinked_and_say_why(post: Post,
 
     runs = {run.install_id: run for run in Installation.objects.select_related("instance")}
     assert (runs["run-1"].instance, runs["run-1"].link_reason) == (None, Installation.Link.SEVERAL_RUNS)
-    assert (runs["run-2"].instance.instance_id, runs["run-2"].link_reason) == ("retried", "install_id")
+    retried = runs["run-2"].instance
+    assert retried is not None
+    assert (retried.instance_id, runs["run-2"].link_reason) == ("retried", "install_id")
 
     client.force_login(staff_user)
     page = client.get(f"/admin/instances/installation/{runs['run-1'].pk}/change/").content.decode()
@@ -60,6 +62,7 @@ def test_one_run_and_one_new_instance_from_an_address_link(post: Post, appsmith:
     post("/api/v1/ingest", heartbeat("server", (NOW + timedelta(hours=3)).isoformat(), "h-1"), key=key,
          remote_addr=SHARED)
     run = Installation.objects.get()
+    assert run.instance is not None
     assert (run.instance.instance_id, run.link_reason) == ("server", "address")
 
 

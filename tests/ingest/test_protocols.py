@@ -20,6 +20,7 @@ def test_segment_batch_context_is_merged_into_messages() -> None:
     assert parsed.errors == [] and parsed.total == 5
     first = parsed.envelopes[0]
     assert first.properties["$context"] == {"library": {"name": "x"}, "locale": "fr"}
+    assert first.sent_at is not None and first.client_time is not None
     assert (first.sent_at.isoformat(), first.client_time.isoformat()) == (
         "2024-01-01T00:00:10+00:00", "2024-01-01T00:00:00+00:00")
     assert [(e.name, e.kind) for e in parsed.envelopes] == [

@@ -146,6 +146,7 @@ def test_hasura_community_v2_unwrapped_is_not_enterprise_and_a_licence_makes_it_
           "metrics": {"api_limits_enabled": True}}
     post("/api/v1/ingest/hasura", ee, key=hasura.ingest_key)
     instance.refresh_from_db()
+    assert instance.license is not None
     assert (instance.edition, instance.license.license_id) == ("ee", "e86e5a54-ad3b-49e6-98ca-ab34b0a50f8f")
     clock.shift(timedelta(minutes=5))
     post("/api/v1/ingest/hasura", real("hasura_server_metrics_v2"), key=hasura.ingest_key)

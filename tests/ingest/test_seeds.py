@@ -172,6 +172,7 @@ def test_hasura_console_error_links_to_a_known_server_and_creates_none(post: Pos
     assert response.status_code == 200 and response.json()["collect"] == "full"
 
     event = only_event(hasura, "Main/RUN_TIME_ERROR")
+    assert event.instance is not None
     assert (event.kind, event.instance.instance_id, event.timestamp) == ("event", body["server_uuid"], NOW)
     assert event.properties == {k: v for k, v in body.items() if k != "event_type"}
     assert Instance.objects.filter(product=hasura).count() == 1

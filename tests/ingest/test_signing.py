@@ -363,7 +363,9 @@ def test_the_command_lists_keys_and_prints_a_rotation(signing_key: str, capsys: 
     assert f"signing    keyid={keyring().kid}  public={keyring().signing.x}" in capsys.readouterr().out
     call_command("signing_keys", "new")
     out = capsys.readouterr().out
-    private = re.search(r"private: (\S+)", out)[1]  # type: ignore[index]
+    printed = re.search(r"private: (\S+)", out)
+    assert printed is not None, out
+    private = printed[1]
     new_x = b64url(public_raw(Ed25519PrivateKey.from_private_bytes(decode_key(private, name="k"))))
     assert f"public:  {new_x}" in out
     assert f"TELEMETRY_SIGNING_PUBLIC_KEYS={new_x}\n" in out  # step 1: publish the next key

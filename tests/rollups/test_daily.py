@@ -23,7 +23,10 @@ _ids = count()
 
 def _event(instance: Instance | None, kind: str, name: str, at: datetime, product: Product | None = None,
            **properties: str) -> Event:
-    return Event.objects.create(product=product or instance.product, instance=instance, kind=kind, name=name,
+    if product is None:
+        assert instance is not None, "an event names its product, or an instance that does"
+        product = instance.product
+    return Event.objects.create(product=product, instance=instance, kind=kind, name=name,
                                 message_id=f"m{next(_ids)}", timestamp=at, received_at=at, properties=properties)
 
 

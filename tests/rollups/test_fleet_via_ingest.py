@@ -6,6 +6,7 @@ Appsmith-like product: a heartbeat every 2 h, so stale after 5 h (2 x 2 h + 1 h 
 """
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -22,7 +23,7 @@ MON = datetime(2024, 3, 4, tzinfo=UTC)
 TUE = MON + timedelta(days=1)
 WED = MON + timedelta(days=2)
 H = timedelta(hours=1)
-ATTRIBUTES = {
+ATTRIBUTES: dict[str, dict[str, Any]] = {
     # a and b name their public address (Germany, USA); c's is the test client's loopback: no country.
     "a": {"version": "1.9", "edition": "CE", "os": "linux", "license": {"id": "L1", "type": "enterprise"},
           "ipAddress": "194.25.2.129"},

@@ -29,7 +29,7 @@ def test_report_tasks(product: Product) -> None:
     with time_machine.travel(NOW, tick=False):
         [weekly] = send_weekly_reports.apply().get()
         assert send_weekly_reports.apply().get() == [weekly]  # once per week
-        on_demand = send_report_now.apply(args=[product.pk], kwargs={"days": 2}).get()
+        on_demand = send_report_now.apply(args=(product.pk,), kwargs={"days": 2}).get()
     assert list(Report.objects.order_by("pk").values_list("pk", "kind", "period_start", "period_end")) == [
         (weekly, "weekly", date(2024, 3, 4), date(2024, 3, 10)),
         (on_demand, "on_demand", date(2024, 3, 10), date(2024, 3, 11)),

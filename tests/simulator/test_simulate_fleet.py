@@ -1,6 +1,7 @@
 """simulate_fleet through the real ingest endpoints: every product gets a fleet with a history."""
 
 import io
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def output(django_db_setup, django_db_blocker) -> str:
+def output(django_db_setup, django_db_blocker) -> Iterator[str]:
     """One simulated fleet for the whole module (it is the slow part), rolled back afterwards."""
     with django_db_blocker.unblock():
         from django.db import transaction

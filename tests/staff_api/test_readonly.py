@@ -134,6 +134,7 @@ def test_installations(api: APIClient, installation: Installation, make_product)
 def test_licences_with_their_instances(api: APIClient, licensed_instance: Instance, make_instance,
                                        make_product) -> None:
     licence = licensed_instance.license
+    assert licence is not None
     second = make_instance("second", license=licence, last_seen=NOW - timedelta(hours=1))
     flowfuse = make_product("flowfuse")
     License.objects.create(product=flowfuse, license_id="ff-1", type="team", first_seen=NOW, last_seen=NOW)

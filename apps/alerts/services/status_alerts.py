@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.alerts.models import Alert, AlertInstance, AlertRule
 from apps.alerts.services.notify import alert_notify_firing, alert_notify_resolved
@@ -57,7 +57,7 @@ def _evaluate_chunk(*, change_ids: list[int], now: datetime) -> tuple[int, int]:
     return fired, _resolve_comebacks(touched=touched, now=now)
 
 
-def _add_down_instances(*, rule: AlertRule, touched: object, now: datetime) -> int:
+def _add_down_instances(*, rule: AlertRule, touched: QuerySet, now: datetime) -> int:
     down_ids = list(Instance.objects.filter(pk__in=touched, product_id=rule.product_id, status__in=DOWN)
                     .filter(rule.instance_filter()).order_by("pk").values_list("pk", flat=True))
     if not down_ids:
@@ -117,7 +117,7 @@ def _resolve(*, alert_id: int, now: datetime, summary: str) -> int:
     return 1
 
 
-def _resolve_comebacks(*, touched: object, now: datetime) -> int:
+def _resolve_comebacks(*, touched: QuerySet, now: datetime) -> int:
     back = AlertInstance.objects.filter(resolved_at__isnull=True, alert__state=Alert.State.FIRING,
                                         instance_id__in=touched, instance__status__in=UP)
     alert_ids = set(back.values_list("alert_id", flat=True))

@@ -20,5 +20,5 @@ def open_alerts_for(product: Any = None, instance: Any = None) -> list[Any]:
         alerts = open_alerts()
     now = timezone.now()
     for alert in alerts:  # at most OPEN_ALERTS_SHOWN
-        alert.muted = alert.is_muted(now)  # type: ignore[attr-defined]
+        alert.muted = alert.is_muted(now)
     return alerts

@@ -29,7 +29,7 @@ def _record(payload: dict[str, Any]) -> Envelope:
     env = mapping(payload.get("env"), "env")
     platform = mapping(payload.get("platform"), "platform")
     license_ = mapping(platform.get("license"), "platform.license")
-    metrics = {key: platform[key] for key in ("counts", "config") if key in platform}
+    metrics: dict[str, Any] = {key: platform[key] for key in ("counts", "config") if key in platform}
     license_type = text(license_.get("type"), "platform.license.type")
     return Envelope(
         kind=HEARTBEAT, name="flowfuse.ping", instance_id=instance_id,

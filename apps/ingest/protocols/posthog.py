@@ -66,7 +66,8 @@ def _event(event: dict[str, Any], *, rules: EventRules, sent_at: Any) -> Envelop
     for key in ("$set", "$set_once"):
         if isinstance(event.get(key), dict):
             stored.setdefault(key, event[key])
-    license_ = properties.get("license") if isinstance(properties.get("license"), dict) else {}
+    reported_license = properties.get("license")
+    license_ = reported_license if isinstance(reported_license, dict) else {}
     instance_id = text(first(properties, INSTANCE_KEYS), "instanceId")
     return Envelope(
         kind=kind, name=name, step=step,

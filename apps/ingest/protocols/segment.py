@@ -39,8 +39,9 @@ _TYPE_NAMES = {"identify": "$identify", "page": "$page", "screen": "$screen", "g
 
 def parse(body: Any, *, rules: EventRules, default_type: str = "track") -> Parsed:
     items, shared = batch_items(body)
-    batch_context = shared.get("context") if isinstance(shared.get("context"), dict) else {}
-    batch_integrations = shared.get("integrations") if isinstance(shared.get("integrations"), dict) else {}
+    shared_context, shared_integrations = shared.get("context"), shared.get("integrations")
+    batch_context = shared_context if isinstance(shared_context, dict) else {}
+    batch_integrations = shared_integrations if isinstance(shared_integrations, dict) else {}
     sent_at = shared.get("sentAt")
 
     def build(message: dict[str, Any]) -> Envelope:
@@ -89,7 +90,8 @@ def _message(message: dict[str, Any], *, rules: EventRules, default_type: str, s
             stored[key] = value
     context_os = mapping(context.get("os"), "context.os")
     context_app = mapping(context.get("app"), "context.app")
-    license_ = properties.get("license") if isinstance(properties.get("license"), dict) else {}
+    reported_license = properties.get("license")
+    license_ = reported_license if isinstance(reported_license, dict) else {}
     instance_id = text(first(properties, INSTANCE_KEYS) or first(context, INSTANCE_KEYS), "instanceId")
     if not instance_id and kind == HEARTBEAT and not is_ip_address(user_id):
         instance_id = user_id  # a server pinging for itself (Appsmith's keep-alive) names itself as the user

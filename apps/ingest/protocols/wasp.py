@@ -7,13 +7,23 @@ allow-listed `deploy_cmd_args` stay in the event). The install-script ping (`{di
 is a finished install run (`wasp.install`, step succeeded) keyed by its `distinct_id`.
 """
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from apps.ingest.envelope import HEARTBEAT, INSTALL, Envelope, EventRules, Parsed, RecordInvalid
 
 from .common import batch_items, mapping, read_records, text, time_of, without
 
 _CLI_FIELDS = ("wasp_version", "project_hash", "is_build", "deploy_cmd_args")
+
+
+class _Common(TypedDict):
+    """The envelope fields an install ping and a CLI ping share."""
+
+    message_id: str
+    client_time: datetime | None
+    os: str
+    properties: dict[str, Any]
 
 
 def parse(body: Any, *, rules: EventRules) -> Parsed:
@@ -28,7 +38,7 @@ def _record(record: dict[str, Any]) -> Envelope:
     if not distinct_id:
         raise RecordInvalid("missing_field", "`distinct_id` is required.")
     properties = without(payload, ("distinct_id", "token", "api_key", "timestamp"))
-    common = {"message_id": text(record.get("uuid"), "uuid"),
+    common: _Common = {"message_id": text(record.get("uuid"), "uuid"),
               "client_time": time_of(record.get("timestamp") or payload.get("timestamp"), "timestamp"),
               "os": text(payload.get("os"), "os"), "properties": properties}
     if event == "install" or (event != "cli" and not any(key in payload for key in _CLI_FIELDS)):

@@ -16,6 +16,7 @@ version each one carried.
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
@@ -66,7 +67,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def rollups_build(*, days: Iterable[date], now: datetime, product_ids: list[int] | None = None,
-                  progress: Callable[[int], None] | None = None, resume_from: datetime | None = None) -> int:
+                  progress: Callable[[int], object] | None = None, resume_from: datetime | None = None) -> int:
     """Recompute the rollup and breakdowns of each day for every product (or those given).
 
     `resume_from`: when the backfill first started. A backfill run again after a kill skips the
@@ -112,7 +113,7 @@ def rollup_build_day(*, product_ids: list[int], day: date, now: datetime) -> Non
                                    "DO UPDATE SET count = excluded.count, instances = excluded.instances")
 
 
-def _insert_select(cursor: CursorWrapper, *, table: str, columns: list[str], select: str, params: list[object],
+def _insert_select(cursor: CursorWrapper, *, table: str, columns: list[str], select: str, params: list[Any],
                    on_conflict: str) -> None:
     """INSERT … SELECT … ON CONFLICT, with the SELECT computed first into a temporary table.
 
@@ -133,7 +134,7 @@ def _marks(values: list[int]) -> str:
 
 
 def rollup_select_sql(*, product_ids: list[int], day: date, start: datetime, end: datetime,
-                      now: datetime) -> tuple[str, list[object]]:
+                      now: datetime) -> tuple[str, list[Any]]:
     """One row per product for the day, in DailyRollup's column order (product, day, figures…)."""
     ps, s, e = product_ids, sql.dt_param(start), sql.dt_param(end)
     among = f"product_id IN ({_marks(ps)})"
@@ -188,7 +189,7 @@ def _outcome_sum(status: str) -> str:
 
 
 def breakdown_select_sql(*, product_ids: list[int], day: date, start: datetime,
-                         end: datetime) -> tuple[str, list[object]]:
+                         end: datetime) -> tuple[str, list[Any]]:
     """Rows (product, day, dimension, key, count, instances): active instances by attribute, events by
     name, opt-outs by version (`instances` 0: an opt-out names none).
 

@@ -50,7 +50,8 @@ class InstanceViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMix
         with transaction.atomic():
             if "collection" in change.validated_data:
                 instances_set_collection(instance_ids=[instance.pk], level=change.validated_data["collection"],
-                                         reason=change.validated_data["reason"], user=request.user,
+                                         reason=change.validated_data["reason"],
+                                         user=request.user if request.user.is_authenticated else None,
                                          now=timezone.now())
             if "labels" in change.validated_data:
                 instance_set_labels(instance=instance, labels=change.validated_data["labels"])
@@ -60,7 +61,8 @@ class InstanceViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModelMix
         instance = self.get_object()
         reason = request.query_params.get("reason", "")[:2000].replace("\x00", "")
         try:
-            instance_erase(instance_pk=instance.pk, user=request.user, now=timezone.now(), reason=reason)
+            instance_erase(instance_pk=instance.pk, now=timezone.now(), reason=reason,
+                           user=request.user if request.user.is_authenticated else None)
         except Instance.DoesNotExist as exc:  # erased by someone else meanwhile
             raise NotFound() from exc
         return Response(status=status.HTTP_204_NO_CONTENT)

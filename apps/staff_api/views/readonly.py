@@ -78,6 +78,7 @@ class DailyRollupViewSet(ProductScopedAPIMixin, StaffViewMixin, mixins.ListModel
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None, "every staff list is paginated (REST_FRAMEWORK settings)"
         context = {**self.get_serializer_context(), "breakdowns": breakdowns_by_day(page)}
         return self.get_paginated_response(DailyRollupSerializer(page, many=True, context=context).data)
 

@@ -1,16 +1,29 @@
-"""OpenAPI description of the ingest endpoints.
+"""OpenAPI description of the ingest endpoints, read by drf-spectacular from the views themselves.
 
-Ingest views are plain Django views (no DRF on the hot path), so drf-spectacular cannot see them;
-this post-processing hook adds their paths, request bodies and answers to the generated schema.
+`IngestView` is one class configured per URL (protocol, answer style, Segment's default type), so
+`IngestSchema` documents each operation from that configuration: the request body of its
+protocol (with real senders' bodies as examples, `openapi_examples.py`), its answer, the JSON error
+shape of every refusal, the ingest key's places (`IngestKeyScheme`) and, for signed answers, the
+signature and nonce headers. The component schemas are declared here once and registered with
+drf-spectacular's registry, so the staff API and ingest share one `/api/schema/`.
 """
 
-from typing import Any
+import copy
+from typing import Any, Protocol, cast
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.hooks import postprocess_schema_enums
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, OpenApiResponse
 
 from apps.ingest import openapi_examples as examples
 from apps.ingest.envelope import DEVELOPMENT_CONTEXT, INSTALL_STEPS, KINDS
 from apps.ingest.protocols.hasura import CLI_TOPICS, CONSOLE_TOPICS, SERVER_TOPICS, TEST_SUFFIX
 from apps.ingest.protocols.segment import MESSAGE_TYPES
-from apps.ingest.signing_openapi import add_signing_docs
+from apps.ingest.signing import SIGNED_STYLES
+from apps.ingest.signing_openapi import signing_parameters
 
 _REF = "#/components/schemas/"
 _OBJECT = {"type": "object", "additionalProperties": True}
@@ -139,105 +152,181 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "(`{api_key, type, event, distinct_id, properties: {os, context}}`) are finished install runs."},
 }
 
-_ERRORS = {
-    "400": "Invalid JSON, wrong encoding, or no valid record; nothing was stored.",
-    "401": "Missing or unknown ingest key.",
-    "413": "Body larger than the limit once decompressed, or more records than one request may carry "
-           "(docs/integrations.md, Limits).",
-}
-
-
 _BODY_NOTE = (" The body is JSON whatever its Content-Type says (`curl -d` sends form, `sendBeacon` text/plain); "
               "a form whose `data` field carries the JSON, plain or base64, is read too (PostHog).")
 
 
-def _operation(*, tag: str, summary: str, description: str, request: list[str], answer: dict[str, Any],
-               answer_description: str, request_examples: dict[str, Any] | None = None,
-               key_in_path: bool = False) -> dict[str, Any]:
-    schema = _ref(request[0]) if len(request) == 1 else {"oneOf": [_ref(name) for name in request]}
-    json_body: dict[str, Any] = {"schema": schema}
-    if request_examples:
-        json_body["examples"] = request_examples
-    responses: dict[str, Any] = {"200": {"description": answer_description,
-                                         "content": {"application/json": {"schema": answer}}}}
-    for status, text in _ERRORS.items():
-        responses[status] = {"description": text, "content": {"application/json": {"schema": _ref("IngestError")}}}
-    responses["503"] = {"description": "Database unavailable: nothing was stored; retry after the given seconds.",
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                        "content": {"application/json": {"schema": _ref("IngestError")}}}
-    operation: dict[str, Any] = {
-        "tags": [tag], "summary": summary, "description": description + _BODY_NOTE, "operationId": "",
-        "security": [{"ingestKeyBasic": []}, {"ingestKeyHeader": []}, {"ingestKeyQuery": []}, {}],
-        "requestBody": {"required": True, "content": {
-            "application/json": json_body, "text/plain": {"schema": schema},
-            "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"data": {
-                "type": "string", "description": "The JSON body, plain or base64."}}}}}},
-        "responses": responses,
-    }
-    if key_in_path:
-        operation["parameters"] = [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
-                                    "description": "The product's ingest key, for senders that cannot send one."}]
-        operation["security"] = [{}]
-    return {"post": operation}
+_ERRORS: dict[int, str] = {
+    400: "Invalid JSON, wrong encoding, or no valid record; nothing was stored.",
+    401: "Missing or unknown ingest key.",
+    413: "Body larger than the limit once decompressed, or more records than one request may carry "
+           "(docs/integrations.md, Limits).",
+}
 
 
-def _paths() -> dict[str, dict[str, Any]]:
-    native_answer = {"allOf": [_ref("IngestCounts"), {
-        "type": "object", "description": "With heartbeats: the two-way answer for their instance; for "
-                                          "several instances, for the batch as a whole (see `instances`).",
-        "properties": TWO_WAY_PROPERTIES}]}
-    paths = {"/api/v1/ingest": _operation(
-        tag="ingest", summary="Native ingest: heartbeats, install steps and events",
-        description="One record, a list, or `{batch, sent_at}`. Valid records are stored, invalid ones "
-                    "reported by index; heartbeats get the two-way answer.",
-        request=["NativeRecord", "NativeBatch"], answer=native_answer,
-        answer_description="Counts, per-record errors and, for heartbeats, the two-way answer.")}
-    for product, schema, shown in (("hasura", "HasuraPayload", examples.HASURA),
-                                   ("flowfuse", "FlowFusePayload", examples.FLOWFUSE),
-                                   ("wasp", "WaspPayload", examples.WASP)):
-        for suffix, keyed in (("", False), ("/{key}", True)):
-            paths[f"/api/v1/ingest/{product}{suffix}"] = _operation(
-                tag="ingest", summary=f"{product.title()} telemetry as the product sends it"
-                + (" (key in the URL)" if keyed else ""), request=[schema], request_examples=shown,
-                description=f"{product.title()}'s payloads, unchanged." + (
-                    " For senders whose payload carries no key (FlowFuse): configure this URL." if keyed else ""),
-                answer=_ref("ProductIngestAnswer"), key_in_path=keyed,
-                answer_description="Counts, per-record errors and the two-way answer.")
-    segment_answer = {"type": "object", "required": ["success"], "properties": {
-        "success": {"type": "boolean", "enum": [True]},
-        "errors": {"type": "array", "items": _ref("IngestRecordError")}, "errors_omitted": _OMITTED}}
-    for path in ("batch", *MESSAGE_TYPES):
-        paths[f"/v1/{path}"] = _operation(
-            tag="ingest-segment", summary=f"Segment HTTP Tracking API: {path}",
-            description="Key as the Basic username (empty password), `?key=`, or `writeKey` in the body.",
-            request=["SegmentBatch"] if path == "batch" else ["SegmentMessage"], answer=segment_answer,
-            request_examples=examples.SEGMENT_TRACK if path == "track" else None,
-            answer_description="Stored (invalid messages, if any, listed by index).")
-    posthog_answer = {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "integer", "enum": [1]}, "errors": {"type": "array", "items": _ref("IngestRecordError")},
-        "errors_omitted": _OMITTED}}
-    for path in ("/batch/", "/capture/", "/e/", "/i/v0/e/"):
-        paths[path] = _operation(
-            tag="ingest-posthog", summary=f"PostHog capture API: {path}",
-            description="Also served without the trailing slash. One event, a list, or `{batch}`; the key as "
-                        "`api_key`/`token` in the body or on each event.",
-            request=["PostHogEvent", "PostHogBatch"], answer=posthog_answer,
-            request_examples=examples.POSTHOG_CAPTURE if path == "/capture/" else None,
-            answer_description="Stored (invalid events, if any, listed by index).")
-    for path, item in paths.items():
-        item["post"]["operationId"] = "ingest_" + "_".join(part.strip("{}") for part in path.strip("/").split("/")
-                                                           if part)
-    return paths
+
+_BODY_NOTE = (" The body is JSON whatever its Content-Type says (`curl -d` sends form, `sendBeacon` text/plain); "
+              "a form whose `data` field carries the JSON, plain or base64, is read too (PostHog).")
+_FORM: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": {
+    "type": "string", "minLength": 1, "description": "The JSON body, plain or base64."}}}
+_UNAVAILABLE = ("Database unavailable: nothing was stored; retry after the given seconds (a write that did not "
+                "finish in time may still be stored: a retry is stored once).")
+_NATIVE_ANSWER: dict[str, Any] = {"allOf": [_ref("IngestCounts"), {
+    "type": "object", "description": "With heartbeats: the two-way answer for their instance; for several "
+                                      "instances, for the batch as a whole (see `instances`).",
+    "properties": TWO_WAY_PROPERTIES}]}
+_SEGMENT_ANSWER: dict[str, Any] = {"type": "object", "required": ["success"], "properties": {
+    "success": {"type": "boolean", "enum": [True]},
+    "errors": {"type": "array", "items": _ref("IngestRecordError")}, "errors_omitted": _OMITTED}}
+_POSTHOG_ANSWER: dict[str, Any] = {"type": "object", "required": ["status"], "properties": {
+    "status": {"type": "integer", "enum": [1]}, "errors": {"type": "array", "items": _ref("IngestRecordError")},
+    "errors_omitted": _OMITTED}}
+_PRODUCT_REQUESTS = {"hasura": ("HasuraPayload", examples.HASURA), "flowfuse": ("FlowFusePayload", examples.FLOWFUSE),
+                     "wasp": ("WaspPayload", examples.WASP)}
 
 
-def add_ingest_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    result.setdefault("paths", {}).update(_paths())
-    components = result.setdefault("components", {})
-    components.setdefault("schemas", {}).update(SCHEMAS)
-    add_signing_docs(result["paths"], components["schemas"])
-    components.setdefault("securitySchemes", {}).update({
-        "ingestKeyBasic": {"type": "http", "scheme": "basic", "description": "Ingest key as the username."},
-        "ingestKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Telemetry-Key"},
-        "ingestKeyQuery": {"type": "apiKey", "in": "query", "name": "key"},
-    })
+class IngestKeyScheme(OpenApiAuthenticationExtension):
+    """The places a key may be sent besides the body (`writeKey`, `api_key`, `token`) and the URL path."""
+
+    target_class = "apps.ingest.auth.IngestKeyAuthentication"
+    name = ["ingestKeyBasic", "ingestKeyHeader", "ingestKeyQuery"]
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        return [
+            {"type": "http", "scheme": "basic", "description": "Ingest key as the username."},
+            {"type": "apiKey", "in": "header", "name": "X-Telemetry-Key"},
+            {"type": "apiKey", "in": "query", "name": "key"},
+        ]
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[Any]]]:
+        return [{name: []} for name in self.name]
+
+
+class _Configured(Protocol):
+    """What `IngestView.as_view(...)` configures per URL (the view module imports this one)."""
+
+    protocol: str
+    style: str
+    default_type: str | None
+
+
+class IngestSchema(AutoSchema):
+    """Documents an `IngestView` operation from its protocol, style and path."""
+
+    @property
+    def _keyed(self) -> bool:
+        return "{key}" in self.path
+
+    @property
+    def _config(self) -> _Configured:
+        return cast(_Configured, self.view)
+
+    def get_operation(self, path: str, path_regex: str, path_prefix: str, method: str,
+                      registry: ComponentRegistry) -> dict[str, Any] | None:
+        for name, schema in SCHEMAS.items():
+            registry.register_on_missing(ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name,
+                                                           schema=copy.deepcopy(schema)))
+        return super().get_operation(path, path_regex, path_prefix, method, registry)
+
+    def get_operation_id(self) -> str:
+        return "ingest_" + "_".join(part.strip("{}") for part in self.path.strip("/").split("/") if part)
+
+    def get_tags(self) -> list[str]:
+        return {"segment": ["ingest-segment"], "posthog": ["ingest-posthog"]}.get(self._config.style, ["ingest"])
+
+    def get_summary(self) -> str:
+        style, protocol = self._config.style, self._config.protocol
+        if style == "native":
+            return "Native ingest: heartbeats, install steps and events"
+        if style == "segment":
+            return f"Segment HTTP Tracking API: {self._config.default_type or 'batch'}"
+        if style == "posthog":
+            return f"PostHog capture API: {self.path}"
+        return f"{protocol.title()} telemetry as the product sends it" + (" (key in the URL)" if self._keyed else "")
+
+    def get_description(self) -> str:  # type: ignore[override]
+        style, protocol = self._config.style, self._config.protocol
+        if style == "native":
+            text = ("One record, a list, or `{batch, sent_at}`. Valid records are stored, invalid ones reported by "
+                    "index; heartbeats get the two-way answer.")
+        elif style == "segment":
+            text = "Key as the Basic username (empty password), `?key=`, or `writeKey` in the body."
+        elif style == "posthog":
+            text = ("Also served without the trailing slash. One event, a list, or `{batch}`; the key as "
+                    "`api_key`/`token` in the body or on each event.")
+        else:
+            text = f"{protocol.title()}'s payloads, unchanged." + (
+                " For senders whose payload carries no key (FlowFuse): configure this URL." if self._keyed else "")
+        return text + _BODY_NOTE
+
+    def get_auth(self) -> list[dict[str, list[Any]]]:
+        if self._keyed:
+            return [{}]
+        return [*super().get_auth(), {}]  # `{}`: the key may be in the body instead
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = [OpenApiParameter("Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[503],
+                                       description="Seconds to wait before retrying.")]
+        if self._keyed:
+            parameters.append(OpenApiParameter("key", str, OpenApiParameter.PATH, required=True,
+                                               description="The product's ingest key, for senders that cannot send "
+                                                           "one."))
+        if self._config.style in SIGNED_STYLES:
+            parameters += signing_parameters()
+        return parameters
+
+    def _request(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        style = self._config.style
+        if style == "native":
+            return {"oneOf": [_ref("NativeRecord"), _ref("NativeBatch")]}, examples.NATIVE
+        if style == "segment":
+            if self._config.default_type is None:
+                return _ref("SegmentBatch"), examples.SEGMENT_BATCH
+            return _ref("SegmentMessage"), examples.SEGMENT[self._config.default_type]
+        if style == "posthog":
+            return {"oneOf": [_ref("PostHogEvent"), _ref("PostHogBatch")]}, examples.POSTHOG_CAPTURE
+        name, shown = _PRODUCT_REQUESTS[self._config.protocol]
+        return _ref(name), shown
+
+    def get_request_serializer(self) -> dict[str, OpenApiRequest]:  # type: ignore[override]
+        schema, shown = self._request()
+        json_examples = [OpenApiExample(name, value=example["value"], summary=example["summary"], request_only=True,
+                                        media_type="application/json") for name, example in shown.items()]
+        return {"application/json": OpenApiRequest(schema, examples=json_examples),
+                "text/plain": OpenApiRequest(schema),
+                "application/x-www-form-urlencoded": OpenApiRequest(_FORM)}
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body = super()._get_request_body(direction)
+        if body is not None:
+            body["required"] = True  # an empty body is refused (400 invalid_json)
+        return body
+
+    def get_response_serializers(self) -> dict[int, OpenApiResponse]:  # type: ignore[override]
+        style = self._config.style
+        if style == "segment":
+            answer, text = _SEGMENT_ANSWER, "Stored (invalid messages, if any, listed by index)."
+        elif style == "posthog":
+            answer, text = _POSTHOG_ANSWER, "Stored (invalid events, if any, listed by index)."
+        elif style == "native":
+            answer, text = _NATIVE_ANSWER, "Counts, per-record errors and, for heartbeats, the two-way answer."
+        else:
+            answer, text = _ref("ProductIngestAnswer"), "Counts, per-record errors and the two-way answer."
+        error = _ref("IngestError")
+        return {200: OpenApiResponse(answer, description=text),
+                **{status: OpenApiResponse(error, description=why) for status, why in _ERRORS.items()},
+                503: OpenApiResponse(error, description=_UNAVAILABLE)}
+
+
+def enums_outside_ingest(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular's enum hook for the staff API's serializers, leaving the ingest schemas' enums inline.
+
+    The hook names each choice set by its field (`type`, `status`…) across all components; the
+    wire formats' own words (a native record's `type`, a Hasura `topic`) read best where they are.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    ingest = {name: schemas.pop(name) for name in SCHEMAS if name in schemas}
+    result = postprocess_schema_enums(result, generator, **kwargs)
+    result["components"]["schemas"].update(ingest)
+    result["components"]["schemas"] = dict(sorted(result["components"]["schemas"].items()))
     return result
