@@ -53,7 +53,7 @@ class _Transition:
 
 def instances_check_heartbeats(*, now: datetime, chunk_size: int = DEFAULT_CHUNK_SIZE,
                                product_ids: list[int] | None = None,
-                               progress: Callable[[int], None] | None = None) -> HeartbeatCheck:
+                               progress: Callable[[int], object] | None = None) -> HeartbeatCheck:
     """Move silent instances new/active → stale → dead for every product; returns how many moved.
 
     Stale comes first so an instance found silent for longer than both thresholds (the checker
@@ -76,7 +76,7 @@ def instances_check_heartbeats(*, now: datetime, chunk_size: int = DEFAULT_CHUNK
     return total
 
 
-def _apply(transition: _Transition, *, chunk_size: int, progress: Callable[[int], None] | None) -> int:
+def _apply(transition: _Transition, *, chunk_size: int, progress: Callable[[int], object] | None) -> int:
     """Run one transition chunk by chunk until a chunk comes back short; returns rows changed."""
     run_chunk = _chunk_postgres if sql.is_postgres() else _chunk_sqlite
     changed = 0
