@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-faults test-replica test-nodes soak install lint typecheck migrate fleet audit bench-ingest bench-jobs bench-dashboard
+.PHONY: run test test-faults test-pgbouncer test-replica test-nodes soak install lint typecheck migrate fleet audit bench-ingest bench-jobs bench-dashboard
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -36,6 +36,11 @@ test: install
 # FAULTS_PORT_BASE..+2 (default 56610), gunicorn and Celery with production settings; about 3 minutes.
 test-faults: install
 	$(BIN)/python -m tests.faults.run
+
+# Ingest, jobs and the staff API through a real PgBouncer in transaction mode (docs/scaling.md), in
+# front of a private PostgreSQL; loopback ports PGBOUNCER_PORT_BASE..+1 (default 57100).
+test-pgbouncer: install
+	$(BIN)/python -m tests.scale.run_pgbouncer
 
 # The read replica against a real streaming replica (docs/scaling.md): its own primary and hot standby
 # (pg_basebackup) on loopback ports REPLICA_PORT_BASE..+2 (default 57080), the app under gunicorn; about a minute.

@@ -13,6 +13,8 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from apps.core.models import Lease
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,3 +32,20 @@ class BrokerAwarePeriodicTaskAdmin(PeriodicTaskAdmin):
 
 admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, BrokerAwarePeriodicTaskAdmin)
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    """Who plays a one-process role (the beat that sends tasks) and until when; read-only: the
+    holders renew their leases themselves."""
+
+    list_display = ["name", "holder", "expires_at"]
+    list_filter = ["name"]
+    search_fields = ["name", "holder"]
+    readonly_fields = ["name", "holder", "expires_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Lease | None = None) -> bool:
+        return False

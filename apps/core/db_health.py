@@ -42,7 +42,9 @@ def bound_waits(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> 
         return
     raw = connection.connection
     wait = raw.wait
-    if getattr(connection, "unlimited", False):
+    if settings.DATABASE_POOLER:
+        check_pooled_timeout(raw)
+    elif getattr(connection, "unlimited", False):
         raw.execute("SET statement_timeout = 0")
 
     # Read once per connection, not on every wait (several per statement): settings go through a lazy object.
@@ -62,19 +64,35 @@ def bound_waits(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> 
     raw.wait = bounded_wait
 
 
+def check_pooled_timeout(raw: Any) -> None:
+    """Behind PgBouncer the statement timeout comes from its database entry (connect_query), which
+    this process cannot see: say so loudly when the server's value is not the configured one."""
+    expected = settings.DATABASE_STATEMENT_TIMEOUT * 1000
+    cursor = raw.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+    actual = int(cursor.fetchone()[0])
+    if actual != expected:
+        logger.warning("database: statement_timeout through PgBouncer is %d ms, not the configured %d ms: "
+                       "set it in PgBouncer's connect_query (docs/scaling.md)", actual, expected)
+
+
 @contextmanager
 def without_time_limits(db: BaseDatabaseWrapper) -> Iterator[None]:
     """No statement timeout and no deadline on `db` inside: for migrations, which may rewrite or
-    index a large table for as long as it takes, and which an operator runs and watches."""
+    index a large table for as long as it takes, and which an operator runs and watches.
+
+    Behind PgBouncer a session `SET` would stay on a pooled server session and lift the timeout
+    of whichever request gets it next: only the deadline of this side is lifted there, and long
+    migrations are run against PostgreSQL directly (docs/scaling.md)."""
     db.unlimited = True  # type: ignore[attr-defined]
+    session = db.vendor == "postgresql" and not settings.DATABASE_POOLER
     try:
-        if db.vendor == "postgresql" and db.connection is not None:
+        if session and db.connection is not None:
             with db.cursor() as cursor:
                 cursor.execute("SET statement_timeout = 0")
         yield
     finally:
         db.unlimited = False  # type: ignore[attr-defined]
-        if db.vendor == "postgresql" and db.connection is not None and db.is_usable():
+        if session and db.connection is not None and db.is_usable():
             with db.cursor() as cursor:
                 cursor.execute("RESET statement_timeout")  # back to the session's configured value
 

@@ -1,8 +1,9 @@
 """One error shape for every JSON endpoint: {"code": ..., "message": ...} (plus details when useful).
 
 `api_exception_handler` is DRF's EXCEPTION_HANDLER for every API view, staff and ingest alike. A
-view may word the 503 for its callers (`unavailable_message`) and ask for unexpected errors to be
-answered as JSON 500 too (`server_error_message`): SDKs parse every answer as JSON.
+view may word the 503 for its callers (`unavailable_message`), name its 429 (`throttled_code`; else
+DRF's `throttled`) and ask for unexpected errors to be answered as JSON 500 too
+(`server_error_message`): SDKs parse every answer as JSON.
 """
 
 import logging
@@ -86,6 +87,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("server_error", server_error_message), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid", _first_message(exc.detail), exc.detail)
+    elif isinstance(exc, exceptions.Throttled) and getattr(view, "throttled_code", None):
+        # A view may name its 429 for its callers (ingest: rate_limited); DRF has set Retry-After.
+        response.data = error_body(view.throttled_code, _first_message(exc.detail))  # type: ignore[union-attr]
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"

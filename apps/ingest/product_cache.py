@@ -38,6 +38,9 @@ class ProductInfo:
     latest_version: str
     heartbeat_interval: int
     notices: tuple[Notice, ...]
+    # Per-product rate limit overrides, requests per minute (None: the settings' defaults).
+    rate_per_key: int | None = None
+    rate_per_address: int | None = None
 
 
 def product_for_key(key: str, *, fresh: bool = False) -> "ProductInfo | None":
@@ -81,4 +84,5 @@ def _load(key: str) -> "ProductInfo | None":
                          install_events=dict(product.install_events or {})),
         latest_version=latest, heartbeat_interval=product.heartbeat_interval,
         notices=tuple(Notice.objects.filter(product=product, active=True).order_by("pk")),
+        rate_per_key=product.ingest_rate_per_key, rate_per_address=product.ingest_rate_per_address,
     )

@@ -76,6 +76,7 @@ class IngestView(APIView):
     # Read by the project's exception handler: SDKs parse every answer as JSON, even a server error.
     unavailable_message = "The database is unavailable; nothing was stored. Retry later."
     server_error_message = "The server failed; nothing was stored. Retry later."
+    throttled_code = "rate_limited"  # over a rate limit of apps/ingest/throttles.py (docs/ingest.md)
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         return IngestRequest(request, parsers=self.get_parsers(), authenticators=self.get_authenticators(),

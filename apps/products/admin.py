@@ -36,7 +36,8 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ("slug", "name", "latest_version", "heartbeat_interval", "stale_after", "dead_after",
-                  "heartbeat_events", "install_events", "retention_days", "report_recipients", "public_stats")
+                  "heartbeat_events", "install_events", "retention_days", "report_recipients", "public_stats",
+                  "ingest_rate_per_key", "ingest_rate_per_address")
         widgets = {"latest_version": forms.TextInput(attrs={"size": 20}),
                    "retention_days": forms.NumberInput(attrs={"style": "width: 8em"})}
 
@@ -68,6 +69,7 @@ class ProductAdmin(ProductScopedAdminMixin, CsvExportMixin, admin.ModelAdmin):
         ("Heartbeats", {"fields": ("heartbeat_interval", "stale_after", "dead_after", "heartbeat_events")}),
         ("Installs", {"fields": ("install_events",)}),
         ("Data", {"fields": ("retention_days", "report_recipients", "public_stats")}),
+        ("Rate limits", {"fields": ("ingest_rate_per_key", "ingest_rate_per_address")}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
 

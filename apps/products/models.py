@@ -1,6 +1,7 @@
 import secrets
 from datetime import datetime, timedelta
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -59,6 +60,15 @@ class Product(TimestampedModel):
     public_stats = models.BooleanField(
         default=False, help_text="Publish rollup figures (active instances, versions, countries; small counts "
                                  "suppressed) at /stats/<slug>/ and an SVG badge, without login.")
+    # Rate limits on ingest (apps/ingest/throttles.py); empty: the site-wide defaults apply.
+    ingest_rate_per_key = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Requests per minute this product's ingest key may make, its whole fleet together. "
+                  "Empty: TELEMETRY_INGEST_RATE_PER_KEY.")
+    ingest_rate_per_address = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Requests per minute one sender address may make with this product's key. "
+                  "Empty: TELEMETRY_INGEST_RATE_PER_ADDRESS.")
     # Bumped by the database on every change to the product, its releases or its notices
     # (apps/products/stamp.py); ingest compares it with what its cache was built from.
     change_stamp = models.BigIntegerField(db_default=0, editable=False)

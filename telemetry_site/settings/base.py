@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab  # noqa: F401  (re-exported for schedule definitions)
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
@@ -27,13 +28,27 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TELEMETRY_HASH_KEY = env.str("TELEMETRY_HASH_KEY", default=SECRET_KEY)
 # Largest accepted request body, after decompression.
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=1_048_576)
-# DRF throttle classes of the ingest views (dotted paths); the staff API keeps REST_FRAMEWORK's own.
-TELEMETRY_INGEST_THROTTLE_CLASSES: list[str] = []
 # Ingest: seconds a product (key, event mapping, latest version, notices) stays cached per process.
 TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", default=30)
 # Ingest: concurrent requests of a threaded server process share one transaction (group commit,
 # apps/ingest/group_commit.py). Off by default here (runserver, tests); on in production settings.
 TELEMETRY_INGEST_GROUP_COMMIT = env.bool("TELEMETRY_INGEST_GROUP_COMMIT", default=False)
+# Ingest rate limits (apps/ingest/throttles.py, docs/ingest.md "Rate limits"), in DRF's "N/period"
+# form (period s, min, h or day); a product can set its own per minute (Product.ingest_rate_per_*).
+# A vendor's whole fleet shares one key, so the per-key default is far above what any fleet sends
+# (100,000 instances flushing a batch every 10 s would be 10,000/s at worst: a key needing more sets
+# its own): it only stops a leaked or looping key from taking every worker. One instance sends a
+# heartbeat and a batch every few seconds at most, so 600/min per address is room for a hundred
+# instances behind one NAT, while one instance stuck in a loop is held to 10 requests a second.
+TELEMETRY_INGEST_RATE_PER_KEY = env.str("TELEMETRY_INGEST_RATE_PER_KEY", default="600000/min")
+TELEMETRY_INGEST_RATE_PER_ADDRESS = env.str("TELEMETRY_INGEST_RATE_PER_ADDRESS", default="600/min")
+# The ingest views' DRF throttles (dotted paths; the staff API keeps REST_FRAMEWORK's own); an
+# empty list turns ingest rate limits off.
+TELEMETRY_INGEST_THROTTLE_CLASSES: list[str] = env.list("TELEMETRY_INGEST_THROTTLE_CLASSES", default=[
+    "apps.ingest.throttles.KeyRateThrottle", "apps.ingest.throttles.AddressRateThrottle"])
+# When the throttles' cache (Redis) fails, ingest goes on unthrottled and asks it again only after
+# this many seconds, so a dead Redis costs a request nothing (see CACHES["throttle"] for its timeouts).
+TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS = env.float("TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS", default=5.0)
 # Ingest: the offline country database (apps/core/geo.py): a geoip2fast data file, by absolute path or
 # by name inside the installed package; empty turns country lookup off. docs/fleet-data.md says how to update it.
 # The default is the bundled file with IPv4 and IPv6 networks (the package's own default has IPv4 only).
@@ -131,8 +146,10 @@ def database_session_options(statement_timeout: int) -> str:
     return f"-c statement_timeout={statement_timeout * 1000} -c idle_in_transaction_session_timeout={idle * 1000}"
 
 
-def postgres_connection_settings(database: dict) -> None:
-    """What every PostgreSQL alias (the primary and the read replica) gets: persistent connections and bounded waits."""
+def postgres_connection_settings(database: dict, *, pooled: bool = False) -> None:
+    """What every PostgreSQL alias (the primary and the read replica) gets: persistent connections and bounded waits.
+
+    `pooled`: the alias names a PgBouncer in transaction mode (DATABASE_POOLER)."""
     # Persistent connections: a new connection per ping costs more than the ping itself.
     database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     database["CONN_HEALTH_CHECKS"] = True
@@ -148,8 +165,9 @@ def postgres_connection_settings(database: dict) -> None:
                         "keepalives_idle": env.int("DATABASE_KEEPALIVES_IDLE", default=30),
                         "keepalives_interval": 10, "keepalives_count": 3}.items():
         options.setdefault(name, value)
-    options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
-                                                options.get("options")]))
+    if not pooled:
+        options["options"] = " ".join(filter(None, [database_session_options(DATABASE_STATEMENT_TIMEOUT),
+                                                    options.get("options")]))
     # One way to run SQL in every environment: Django's cursor with server-side binding (parameters
     # travel apart from the statement instead of being quoted into it in Python). psycopg prepares a
     # statement on the server after DATABASE_PREPARE_THRESHOLD executions, which saves PostgreSQL
@@ -158,9 +176,23 @@ def postgres_connection_settings(database: dict) -> None:
     options.setdefault("server_side_binding", env.bool("DATABASE_SERVER_SIDE_BINDING", default=True))
     threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
     options.setdefault("prepare_threshold", None if threshold in ("", "none") else int(threshold))
+    if pooled:
+        # Transaction pooling: consecutive transactions of one connection may run in different
+        # server sessions, so nothing may live in a session. Named prepared statements and
+        # server-side cursors do; PgBouncer 1.18 refuses the `options` startup parameter, so the
+        # timeouts come from its database entries' connect_query (apps/core/db_health.py checks them).
+        options["prepare_threshold"] = None
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# DATABASE_URL names a PgBouncer in transaction mode (docs/scaling.md "PgBouncer"): "pgbouncer", else empty.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}")
+# Through PgBouncer the worker's sessions come from a second database entry of PgBouncer whose
+# connect_query sets the job statement timeout (empty: DATABASE_URL's database name + "_jobs").
+DATABASE_POOLER_JOB_NAME = env.str("DATABASE_POOLER_JOB_NAME", default="")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE let web, worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -168,7 +200,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 else:
-    postgres_connection_settings(DATABASES["default"])
+    postgres_connection_settings(DATABASES["default"], pooled=bool(DATABASE_POOLER))
 # A read replica (docs/scaling.md): PostgreSQL streaming replication of the primary. The router
 # (apps/core/db_router.py) sends only the reads of views marked with `reads_from_replica` there;
 # everything else, and every write, stays on the primary.
@@ -176,8 +208,6 @@ DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
     if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a PostgreSQL streaming replica (postgres://...).")
     postgres_connection_settings(DATABASES["replica"])
 DATABASE_ROUTERS = ["apps.core.db_router.ReplicaRouter"]
@@ -192,7 +222,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        # The ingest rate counters, shared by every process and machine using this Redis. Short
+        # timeouts: a Redis that is down or hangs must cost an ingest request at most this, once
+        # (the throttles then leave it alone for TELEMETRY_INGEST_THROTTLE_BACKOFF_SECONDS).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("TELEMETRY_THROTTLE_REDIS_URL", default=REDIS_URL),
+            "OPTIONS": {"socket_connect_timeout": env.float("TELEMETRY_THROTTLE_REDIS_TIMEOUT", default=0.2),
+                        "socket_timeout": env.float("TELEMETRY_THROTTLE_REDIS_TIMEOUT", default=0.2)},
+        },
+    }
     CELERY_BROKER_URL = REDIS_URL
     # A task whose worker died unannounced (SIGKILL, a lost host) comes back after this: sized to
     # the longest task (CELERY_TASK_TIME_LIMIT) plus a margin, so a running task is never handed out twice.
@@ -208,6 +249,7 @@ if REDIS_URL:
         "socket_keepalive": True,
     }
 else:
+    # No "throttle" cache: the ingest rate counters are kept per process, each with its own limits.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # kombu's filesystem transport: a broker that needs no server, shared by web, worker and beat.
     _broker_dir = VAR_DIR / "celery-broker"
@@ -238,7 +280,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # runs. The longest task is one chunk of a rollup backfill (apps/rollups/tasks.py) or a retention pass.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(60, CELERY_TASK_TIME_LIMIT // 10)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Exactly one beat sends tasks however many are started (apps/core/beat.py): the others wait,
+# and one of them takes over within BEAT_LEASE_SECONDS of the holder's death.
+CELERY_BEAT_SCHEDULER = "apps.core.beat:LeaseScheduler"
+BEAT_LEASE_SECONDS = env.int("BEAT_LEASE_SECONDS", default=30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -17,6 +17,10 @@ TELEMETRY_PRODUCT_CACHE_SECONDS = env.int("TELEMETRY_PRODUCT_CACHE_SECONDS", def
 TELEMETRY_SIGNING_KEY_FILE = str(Path(tempfile.mkdtemp(prefix="telemetry-signing-")) / "signing-key")
 # Staff API: tests send many wrong tokens from one address; tests/security sets a low rate to test it.
 TELEMETRY_TOKEN_FAILURE_RATE = "100000/min"
+# Ingest: suites that send floods from one address with one key (hostile input, schemathesis,
+# concurrency) are not about rate limits; tests/ingest/test_throttles.py sets low limits where it tests them.
+TELEMETRY_INGEST_RATE_PER_KEY = env.str("TELEMETRY_INGEST_RATE_PER_KEY", default="100000000/min")
+TELEMETRY_INGEST_RATE_PER_ADDRESS = env.str("TELEMETRY_INGEST_RATE_PER_ADDRESS", default="100000000/min")
 # Each test run gets its own broker folder so a stale message from an earlier run is never consumed.
 # A Celery worker started by a test is handed the same folder through TELEMETRY_TEST_BROKER_DIR.
 if not REDIS_URL:

@@ -205,7 +205,7 @@ def test_a_throttled_request_is_429_in_the_error_shape(post: Post, appsmith: Pro
 
     monkeypatch.setattr(IngestView, "throttle_classes", [Closed])
     response = post("/api/v1/ingest", HEARTBEAT, key=appsmith.ingest_key)
-    assert_error(response, 429, "throttled")
+    assert_error(response, 429, "rate_limited")
     assert response["Retry-After"] == "7"
     assert response["Access-Control-Allow-Origin"] == "*"
     assert nothing_stored()
