@@ -5,11 +5,15 @@ ingest middleware) against the database in DATABASE_URL, which must be PostgreSQ
 (the backend's CPU is read from /proc). CPU time, not wall time: the machine may be busy.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/heartbeat_cpu.py [--count N]
-        [--known] [--profile] [--statements]
+        [--known] [--below-view] [--profile] [--statements]
 
 --known: keep-alives from 100 instances created beforehand (else a new instance per heartbeat);
+--below-view: no test client, request or view: each heartbeat is parsed, prepared and stored by the
+    functions the view calls (protocols.parse, pipeline.prepare, group_commit.store), so the figure
+    is the ingest path's own work;
 --statements: also count statements per heartbeat (a second pass, with an execute wrapper);
---profile: print the cProfile of the measured pass (top functions by own time).
+--profile: print the cProfile of the measured pass (top functions by own time);
+--profile-out PATH: also save it there, for pstats.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telemetry_site.settings.production")
@@ -54,8 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--known", action="store_true")
+    parser.add_argument("--below-view", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--statements", action="store_true")
+    parser.add_argument("--profile-out", help="with --profile: also save the raw profile there (pstats format)")
     args = parser.parse_args()
 
     import django
@@ -66,6 +74,8 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from apps.ingest import group_commit, pipeline, protocols
+    from apps.ingest.product_cache import product_for_key
     from apps.instances.models import Instance, InstanceStatus
     from apps.products.models import Product
 
@@ -78,7 +88,21 @@ def main() -> None:
         Instance(product=product, instance_id=f"{run}-fleet-{n}", first_seen=now, last_seen=now,
                  status=InstanceStatus.ACTIVE, heartbeat_count=1) for n in range(FLEET)])
     client = Client()
+    info = product_for_key(product.ingest_key)
+    assert info is not None
+
+    def store(n: int) -> None:
+        received = timezone.now()
+        parsed = protocols.parse("native", orjson.loads(body(run, n, args.known)), rules=info.rules)
+        prepared = pipeline.prepare(parsed, received_at=received, request_ip="198.51.100.7")
+        stored = group_commit.store(group_commit.Write(product_id=info.pk, product_stamp=info.stamp,
+                                                       envelopes=prepared.envelopes, now=received))
+        assert stored.accepted == 1, stored
+
     def post(n: int) -> None:
+        if args.below_view:
+            store(n)
+            return
         response = client.generic("POST", "/api/v1/ingest", body(run, n, args.known),
                                   content_type="application/json", HTTP_X_TELEMETRY_KEY=product.ingest_key,
                                   REMOTE_ADDR="198.51.100.7")
@@ -100,7 +124,8 @@ def main() -> None:
     if profiler:
         profiler.disable()
     cpu, db = time.process_time() - cpu, backend_cpu(pid) - db
-    print(f"{'keep-alive' if args.known else 'new instance'} heartbeats: {args.count}; "
+    kind = ("keep-alive" if args.known else "new instance") + (" (below the view)" if args.below_view else "")
+    print(f"{kind} heartbeats: {args.count}; "
           f"Python {cpu / args.count * 1000:.3f} ms, PostgreSQL {db / args.count * 1000:.3f} ms per heartbeat")
     if args.statements:
         seen: list[str] = []
@@ -115,6 +140,8 @@ def main() -> None:
         print(f"statements per heartbeat: {len(seen) / 100:.2f}")
     if profiler:
         stats = pstats.Stats(profiler)
+        if args.profile_out:
+            stats.dump_stats(args.profile_out)
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats("apps/|django/(db|test|core/handlers)", 45)
 

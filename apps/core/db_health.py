@@ -47,8 +47,11 @@ def bound_waits(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> 
     elif getattr(connection, "unlimited", False):
         raw.execute("SET statement_timeout = 0")
 
+    # Read once per connection, not on every wait (several per statement): settings go through a lazy object.
+    limit = wait_deadline()
+
     def bounded_wait(gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        deadline = None if getattr(connection, "unlimited", False) else wait_deadline()
+        deadline = None if getattr(connection, "unlimited", False) else limit
         try:
             return wait(gen, interval, deadline if timeout is None else timeout)
         except pg_errors._WaitTimeout:

@@ -20,7 +20,7 @@ import threading
 from typing import Protocol
 
 from django.conf import settings
-from geoip2fast import GeoIP2Fast  # type: ignore[import-untyped]
+from geoip2fast import GeoIP2Fast
 
 logger = logging.getLogger(__name__)
 

@@ -97,17 +97,23 @@ def rows_cte(name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Seque
     commit of eight heartbeats that was a third of the writer's CPU) and no parameter is adapted
     one by one. SQLite gets a VALUES list. Callers slice `rows` with `chunks(rows, len(columns))`.
     """
-    names = ", ".join(column_name for column_name, _ in columns)
     if is_postgres():
-        # The LIMIT (always the number of rows) tells the planner how many rows come: without it
-        # a set-returning function counts as 100, and joining 100 rows to a large table plans a
-        # sequential scan of it instead of index look-ups.
-        fields = ", ".join(f"(r.value->>{i})::{pg_type}" for i, (_, pg_type) in enumerate(columns))
-        return (f"{name}({names}) AS (SELECT {fields} FROM json_array_elements(%s::json) AS r(value) LIMIT %s)",
-                [orjson.dumps(rows).decode(), len(rows)])
+        return _json_rows_cte(name, tuple(columns)), [orjson.dumps(rows).decode(), len(rows)]
+    names = ", ".join(column_name for column_name, _ in columns)
     placeholders = ", ".join(["%s"] * len(columns))
     return (f"{name}({names}) AS (VALUES {values_rows(len(rows), placeholders)})",
             [value for row in rows for value in row])
+
+
+@cache
+def _json_rows_cte(name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    # Cached: the text depends only on the columns, and the writer sends the same few on every heartbeat.
+    names = ", ".join(column_name for column_name, _ in columns)
+    # The LIMIT (always the number of rows) tells the planner how many rows come: without it
+    # a set-returning function counts as 100, and joining 100 rows to a large table plans a
+    # sequential scan of it instead of index look-ups.
+    fields = ", ".join(f"(r.value->>{i})::{pg_type}" for i, (_, pg_type) in enumerate(columns))
+    return f"{name}({names}) AS (SELECT {fields} FROM json_array_elements(%s::json) AS r(value) LIMIT %s)"
 
 
 def chunks(items: Sequence[T], columns: int) -> Iterator[Sequence[T]]:

@@ -21,6 +21,10 @@ from apps.ingest.envelope import HEARTBEAT, INSTALL, INSTALL_STEPS, OPT_OUT, Env
 MAX_LENGTHS = {"name": 200, "instance_id": 200, "message_id": 200, "install_id": 200, "version": 64, "edition": 64,
                "os": 64, "arch": 32, "context": 64, "license_id": 200, "license_type": 64}
 _ALWAYS_CHECKED = ("name", "instance_id", "message_id", "install_id")
+# Descriptive fields are stored only from heartbeats (and an install's os): an ordinary event
+# whose free-form properties happen to hold a long "version" is not refused for it.
+_CHECKED: dict[str, tuple[str, ...]] = {HEARTBEAT: tuple(MAX_LENGTHS), INSTALL: (*_ALWAYS_CHECKED, "os"),
+                                        OPT_OUT: ("message_id", "version", "os")}
 # Every free-text field of an envelope is searched for addresses and e-mails, ids included: an id that
 # is (or holds) one becomes a keyed hash, the same every time, so the instance or run stays one.
 _IDENTIFYING = ("instance_id", "install_id", "message_id", "license_id")
@@ -69,11 +73,7 @@ def invalid(envelope: Envelope) -> tuple[str, str] | None:
             return "invalid_field", f"An install step must be one of {', '.join(INSTALL_STEPS)}."
         if not envelope.install_id and not envelope.ip:
             return "missing_field", "An install step needs the id of its install run."
-    # Descriptive fields are stored only from heartbeats (and an install's os): an ordinary event
-    # whose free-form properties happen to hold a long "version" is not refused for it.
-    checked = {HEARTBEAT: MAX_LENGTHS, INSTALL: (*_ALWAYS_CHECKED, "os"),
-               OPT_OUT: ("message_id", "version", "os")}.get(envelope.kind, _ALWAYS_CHECKED)
-    for name in checked:
+    for name in _CHECKED.get(envelope.kind, _ALWAYS_CHECKED):
         if len(getattr(envelope, name)) > MAX_LENGTHS[name]:
             return "invalid_field", f"`{name}` is longer than {MAX_LENGTHS[name]} characters."
     return None

@@ -107,7 +107,7 @@ def limits_problem(record: dict[str, Any]) -> RecordInvalid | None:
                 longest = max(container, key=len)
                 return RecordInvalid("too_long", f"A key may be at most {MAX_KEY_LENGTH} characters long "
                                      f"(one starts {longest[:40]!r}).")
-            values = container.values()
+            values: Iterable[Any] = container.values()
         else:
             values = container
         for value in values:

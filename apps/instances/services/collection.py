@@ -28,7 +28,7 @@ def instances_set_collection(*, instance_ids: Iterable[int], level: str, reason:
         if not changing:
             return 0
         CollectionChange.objects.bulk_create(
-            CollectionChange(instance_id=pk, changed_by=user if user and user.is_authenticated else None,
+            CollectionChange(instance_id=pk, changed_by_id=user.pk if user and user.is_authenticated else None,
                              at=now, old=old, new=level, reason=reason)
             for pk, old in changing
         )

@@ -46,9 +46,10 @@ def _record_erasure(*, instance: Instance, user: User | None, now: datetime, rea
     """One ErasedInstance per (product, hash); erasing the same id again (it pinged before ingest
     learnt to drop it) updates the row rather than failing on the unique constraint."""
     instance_hash = keyed_hash(instance.instance_id)
+    user_pk = user.pk if user is not None else None  # by id: the field is typed for the project's User model
     updated = ErasedInstance.objects.filter(product_id=instance.product_id, instance_hash=instance_hash).update(
-        erased_at=now, erased_by=user, reason=reason, events_deleted=F("events_deleted") + events_deleted)
+        erased_at=now, erased_by_id=user_pk, reason=reason, events_deleted=F("events_deleted") + events_deleted)
     if not updated:
         ErasedInstance.objects.create(product_id=instance.product_id, instance_hash=instance_hash, erased_at=now,
-                                      erased_by=user, reason=reason, events_deleted=events_deleted)
+                                      erased_by_id=user_pk, reason=reason, events_deleted=events_deleted)
     return ErasedInstance.objects.get(product_id=instance.product_id, instance_hash=instance_hash)

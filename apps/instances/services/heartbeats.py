@@ -12,6 +12,7 @@ concurrent request for the same instance.
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -55,32 +56,40 @@ def instances_lock_or_create(*, product_id: int, first_seen: Mapping[str, dateti
     """
     if not first_seen:
         return {}, None
-    t = sql.table(Instance)
-    erased = sql.table(ErasedInstance)
-    ts = sql.cast("v.ts", "timestamptz")
-    stamp = sql.cast("%s", "timestamptz")
     rows: list[Sequence[Any]] = []
+    tail = _lock_or_create_tail(sql.is_postgres())
     # One lock order for every request: sorted ids, chunks in order.
     for chunk in sql.chunks(sorted(first_seen), 3):
-        cte, params = sql.rows_cte("v", (("instance_id", "text"), ("ts", "timestamptz"), ("erased_hash", "text")),
+        cte, params = sql.rows_cte("v", _LOCK_COLUMNS,
                                    [(iid, sql.dt_param(first_seen[iid]), keyed_hash(iid)) for iid in chunk])
-        statement = f"""
-            WITH {cte}
-            INSERT INTO {t} (product_id, instance_id, first_seen, last_seen, version, edition, os, arch, context,
-                             status, collection, metrics, ip_hash, country, heartbeat_count, dropped_count,
-                             created_at, updated_at)
-            SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', '', 0, 0, {stamp}, {stamp}
-            FROM v
-            WHERE NOT EXISTS (SELECT 1 FROM {erased} e WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
-            ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
-            RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics,
-                      (SELECT change_stamp FROM {sql.table(Product)} WHERE id = %s)"""
         params += [product_id, InstanceStatus.NEW, CollectionLevel.FULL, sql.dt_param(now), sql.dt_param(now),
                    product_id, product_id]
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
+            cursor.execute(f"WITH {cte} {tail}", params)
             rows += cursor.fetchall()
     return {row[1]: _state(row, with_metrics=True) for row in rows}, (rows[0][9] if rows else None)
+
+
+_LOCK_COLUMNS = (("instance_id", "text"), ("ts", "timestamptz"), ("erased_hash", "text"))
+
+
+@cache
+def _lock_or_create_tail(postgres: bool) -> str:
+    """`instances_lock_or_create`'s statement after its WITH entry (the same on every call: built once)."""
+    t = sql.table(Instance)
+    ts = sql.cast("v.ts", "timestamptz")
+    stamp = sql.cast("%s", "timestamptz")
+    return f"""
+        INSERT INTO {t} (product_id, instance_id, first_seen, last_seen, version, edition, os, arch, context,
+                         status, collection, metrics, ip_hash, country, heartbeat_count, dropped_count,
+                         created_at, updated_at)
+        SELECT %s, v.instance_id, {ts}, {ts}, '', '', '', '', '', %s, %s, '{{}}', '', '', 0, 0, {stamp}, {stamp}
+        FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM {sql.table(ErasedInstance)} e
+                          WHERE e.product_id = %s AND e.instance_hash = v.erased_hash)
+        ON CONFLICT (product_id, instance_id) DO UPDATE SET updated_at = {t}.updated_at
+        RETURNING id, instance_id, collection, status, first_seen, last_seen, heartbeat_count, version, metrics,
+                  (SELECT change_stamp FROM {sql.table(Product)} WHERE id = %s)"""
 
 
 def instances_lookup(*, product_id: int, instance_ids: Iterable[str]) -> tuple[dict[str, InstanceState], set[str]]:
@@ -123,15 +132,9 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
     if not updates:
         return
     together = sql.is_postgres() and 0 < len(install_links) <= _LINKS_IN_ONE_STATEMENT
-    t = sql.table(Instance)
-    columns = (("id", "bigint"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("status", "text"),
-               ("status_changed_at", "timestamptz"), ("version", "text"), ("edition", "text"), ("os", "text"),
-               ("arch", "text"), ("context", "text"), ("ip_hash", "text"), ("country", "text"), ("metrics", "jsonb"),
-               ("license_id", "bigint"), ("added", "bigint"))
-    keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})"
-                              for name in DESCRIBED)
-    for number, chunk in enumerate(sql.chunks(updates, len(columns))):
-        cte, params = sql.rows_cte("v", columns, [
+    tail = _apply_tail(sql.is_postgres())
+    for number, chunk in enumerate(sql.chunks(updates, len(_APPLY_COLUMNS))):
+        cte, params = sql.rows_cte("v", _APPLY_COLUMNS, [
             (u.pk, sql.dt_param(u.first_seen), sql.dt_param(u.last_seen), u.status,
              sql.dt_param(u.status_change[2]) if u.status_change else None, u.version, u.edition, u.os, u.arch,
              u.context, u.ip_hash, u.country, sql.json_param(u.metrics), u.license_pk, u.added)
@@ -140,27 +143,39 @@ def instances_apply_heartbeats(*, updates: Sequence[InstanceUpdate], now: dateti
             linked, linked_params = installations_link_cte("linked", product_id=product_id, instances=install_links,
                                                            now=now)
             cte, params = f"{cte}, {linked}", [*params, *linked_params]
-        statement = f"""
-            WITH {cte}
-            UPDATE {t} SET
-                first_seen = {sql.cast("v.first_seen", "timestamptz")},
-                last_seen = {sql.cast("v.last_seen", "timestamptz")},
-                status = v.status,
-                status_changed_at = COALESCE({sql.cast("v.status_changed_at", "timestamptz")}, {t}.status_changed_at),
-                {keep_if_empty},
-                metrics = COALESCE({sql.cast("v.metrics", "jsonb")}, {t}.metrics),
-                license_id = COALESCE({sql.cast("v.license_id", "bigint")}, {t}.license_id),
-                heartbeat_count = {t}.heartbeat_count + {sql.cast("v.added", "bigint")},
-                updated_at = {sql.cast("%s", "timestamptz")}
-            FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
         with connection.cursor() as cursor:
-            cursor.execute(statement, [*params, sql.dt_param(now)])
+            cursor.execute(f"WITH {cte} {tail}", [*params, sql.dt_param(now)])
     if install_links and not together:
         installations_link(product_id=product_id, instances=install_links, now=now)
     changes = [StatusChange(instance_id=u.pk, old=u.status_change[0], new=u.status_change[1], at=u.status_change[2])
                for u in updates if u.status_change]
     if changes:
         StatusChange.objects.bulk_create(changes, ignore_conflicts=True)
+
+
+_APPLY_COLUMNS = (("id", "bigint"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("status", "text"),
+                  ("status_changed_at", "timestamptz"), ("version", "text"), ("edition", "text"), ("os", "text"),
+                  ("arch", "text"), ("context", "text"), ("ip_hash", "text"), ("country", "text"),
+                  ("metrics", "jsonb"), ("license_id", "bigint"), ("added", "bigint"))
+
+
+@cache
+def _apply_tail(postgres: bool) -> str:
+    """`instances_apply_heartbeats`' statement after its WITH entries (the same on every call: built once)."""
+    t = sql.table(Instance)
+    keep_if_empty = ", ".join(f"{name} = COALESCE(NULLIF(v.{name}, ''), {t}.{name})" for name in DESCRIBED)
+    return f"""
+        UPDATE {t} SET
+            first_seen = {sql.cast("v.first_seen", "timestamptz")},
+            last_seen = {sql.cast("v.last_seen", "timestamptz")},
+            status = v.status,
+            status_changed_at = COALESCE({sql.cast("v.status_changed_at", "timestamptz")}, {t}.status_changed_at),
+            {keep_if_empty},
+            metrics = COALESCE({sql.cast("v.metrics", "jsonb")}, {t}.metrics),
+            license_id = COALESCE({sql.cast("v.license_id", "bigint")}, {t}.license_id),
+            heartbeat_count = {t}.heartbeat_count + {sql.cast("v.added", "bigint")},
+            updated_at = {sql.cast("%s", "timestamptz")}
+        FROM v WHERE {t}.id = {sql.cast("v.id", "bigint")}"""
 
 
 def instances_add_dropped(*, dropped: Mapping[int, int], now: datetime) -> None:
